@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04).
+# It installs the same pinned versions as the repository's requirements.txt.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-pip bubblewrap
+python3 -m pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+python3 -m pip install --no-cache-dir -r /autograder/source/requirements.txt

@@ -1,0 +1,128 @@
+"""The grading pipeline shared by `cs330 grade`, `cs330 test`, `cs330 build` and run_autograder.
+
+take in the submission -> run the assignment's tests with the cs330 pytest plugin in a separate
+pytest process (student calls go on to the sandbox from there) -> complete the verdicts with the
+manifest -> validate and write results.json atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from autograder import __version__
+from autograder.assignment import Assignment
+from autograder.intake import take_in
+from autograder.results import build_results, read_verdicts, write_atomic
+from autograder.sandbox import choose_mode, protections_for
+
+PYTEST_OK = (0, 1, 5)  # all passed, some failed, no tests collected
+
+
+class GraderFailure(RuntimeError):
+    """The grader itself could not run (not a problem of the submission)."""
+
+
+@dataclass
+class TestRun:
+    """What one pytest run produced."""
+
+    verdicts: list[dict]
+    session: dict
+    returncode: int
+    log: str
+    timed_out: bool
+
+
+def test_files(assignment: Assignment, scope: str) -> list[Path]:
+    """The assignment's test files: all of them, or only the public ones (no 'hidden' in the name)."""
+    files = sorted(assignment.tests_dir.glob("test_*.py"))
+    if scope == "public":
+        files = [f for f in files if "hidden" not in f.name]
+    if not files:
+        raise GraderFailure(f"no test files in {assignment.tests_dir} (scope {scope})")
+    return files
+
+
+def load_manifest(assignment: Assignment, scope: str) -> list[dict] | None:
+    """The expected tests recorded by `cs330 build`, restricted to scope."""
+    path = assignment.golden_dir / "manifest.json"
+    if not path.is_file():
+        return None
+    entries = json.loads(path.read_text())["tests"]
+    names = {f.name for f in test_files(assignment, scope)}
+    return [e for e in entries if e["nodeid"].split("::")[0] in names]
+
+
+def run_tests(assignment: Assignment, code_dir: Path, scope: str = "all", sandbox: str = "auto",
+              record: bool = False, golden_dir: Path | None = None) -> TestRun:
+    """Run the assignment's tests in a pytest process against the code in code_dir."""
+    with tempfile.TemporaryDirectory(prefix="cs330-run-") as tmp:
+        verdicts_path = Path(tmp) / "verdicts.jsonl"
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        cmd = [sys.executable, "-m", "pytest", *map(str, test_files(assignment, scope)),
+               "-c", str(ini), "--rootdir", str(assignment.tests_dir), "-p", "autograder.plugin",
+               "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=short",
+               "--cs330-assignment", assignment.id, "--cs330-root", str(assignment.root),
+               "--cs330-submission", str(code_dir), "--cs330-verdicts", str(verdicts_path),
+               "--cs330-sandbox", sandbox]
+        if record:
+            cmd.append("--cs330-record")
+        if golden_dir is not None:
+            cmd += ["--cs330-golden", str(golden_dir)]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+               "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent),
+                                              os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                cwd=tmp, start_new_session=True)
+        timed_out = False
+        try:
+            out, _ = proc.communicate(timeout=assignment.limits.total_timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        verdicts, session = read_verdicts(verdicts_path)
+    log = out.decode(errors="replace")
+    if not timed_out and proc.returncode not in PYTEST_OK:
+        raise GraderFailure(f"pytest could not run the tests (exit {proc.returncode}):\n{log[-3000:]}")
+    return TestRun(verdicts, session, proc.returncode, log, timed_out)
+
+
+def grade(assignment: Assignment, submission: Path, results_path: Path, scope: str = "all",
+          sandbox: str = "auto") -> dict:
+    """Grade one submission (folder or zip) and write its results.json; return the results."""
+    started = time.monotonic()
+    mode = choose_mode(sandbox)
+    with tempfile.TemporaryDirectory(prefix="cs330-grade-") as tmp:
+        intake = take_in(submission, assignment.files, Path(tmp) / "submission")
+        run = run_tests(assignment, Path(tmp) / "submission", scope, mode)
+    problems = list(intake.problems)
+    if run.timed_out:
+        problems.append(f"Grading stopped after the total time limit of "
+                        f"{assignment.limits.total_timeout_s:g} s; unfinished tests score 0.")
+    extra = {
+        "assignment": assignment.id,
+        "scope": scope,
+        "protections": run.session.get("protections") or protections_for(mode).as_dict(),
+        "engine": {"cs330": __version__, "torch": torch.__version__, "python": sys.version.split()[0],
+                   "threads": assignment.limits.threads},
+        "limits": {"call_timeout_s": assignment.limits.call_timeout_s,
+                   "test_timeout_s": assignment.limits.test_timeout_s,
+                   "total_timeout_s": assignment.limits.total_timeout_s,
+                   "memory_mb": assignment.limits.memory_mb},
+    }
+    results = build_results(run.verdicts, load_manifest(assignment, scope), extra,
+                            time.monotonic() - started, problems)
+    write_atomic(results, results_path)
+    return results

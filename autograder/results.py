@@ -1,0 +1,126 @@
+"""results.json: built from the verdicts and the manifest, validated, written atomically.
+
+Every test the manifest expects appears in the results, whether or not it produced a verdict
+(a test with no verdict counts as failed). The file is validated against Gradescope's format
+(results_schema.json) and written last, by replacing it in one step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).with_name("results_schema.json")
+NO_VERDICT = ("This test produced no result: the test run ended before reaching it "
+              "(the whole submission probably ran past the total time limit).")
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The JSON Schema of Gradescope's results.json."""
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def validate(results: dict) -> None:
+    """Raise jsonschema.ValidationError when results is not a valid results.json."""
+    jsonschema.validate(results, schema())
+
+
+def read_verdicts(path: Path) -> tuple[list[dict], dict]:
+    """Read the plugin's JSON-lines verdicts; return (verdicts, session info)."""
+    verdicts, session = [], {}
+    if not path.is_file():
+        return verdicts, session
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a killed run
+        if "session" in record:
+            session = record["session"]
+        else:
+            verdicts.append(record)
+    return verdicts, session
+
+
+def test_entry(verdict: dict) -> dict:
+    """One results.json test entry from a verdict."""
+    entry = {
+        "name": verdict["name"],
+        "score": float(verdict["score"]),
+        "max_score": float(verdict["weight"]),
+        "status": "passed" if verdict["status"] in ("passed", "xfailed") else "failed",
+        "output": verdict.get("output", ""),
+        "output_format": "text",
+        "visibility": verdict["visibility"],
+        "extra_data": {"nodeid": verdict["nodeid"], "outcome": verdict["status"]},
+    }
+    if verdict.get("number"):
+        entry["number"] = str(verdict["number"])
+    if verdict.get("tags"):
+        entry["tags"] = list(verdict["tags"])
+    return entry
+
+
+def missing_verdict(expected: dict) -> dict:
+    """The verdict of a test the manifest expects but that never reported."""
+    return {**expected, "score": 0.0, "status": "no_verdict", "output": NO_VERDICT, "grader_error": False}
+
+
+def build_results(verdicts: list[dict], manifest: list[dict] | None, extra: dict,
+                  execution_time: float, problems: list[str]) -> dict:
+    """Assemble results.json from verdicts, completing them with the manifest."""
+    by_id = {v["nodeid"]: v for v in verdicts if not v.get("collection_error")}
+    ordered = []
+    for expected in manifest or []:
+        ordered.append(by_id.pop(expected["nodeid"], None) or missing_verdict(expected))
+    ordered.extend(by_id.values())
+    grader_errors = [v for v in verdicts if v.get("grader_error")]
+    tests = [test_entry(v) for v in ordered]
+    leaderboard = [v["leaderboard"] for v in ordered if isinstance(v.get("leaderboard"), dict)]
+    total = sum(t["score"] for t in tests)
+    possible = sum(t["max_score"] for t in tests)
+    summary = [f"Score: {total:g} / {possible:g}"] + problems
+    if grader_errors:
+        summary.append(f"{len(grader_errors)} test(s) hit a grader error; the course staff will look at them.")
+    results: dict[str, Any] = {
+        "tests": tests,
+        "execution_time": round(execution_time, 3),
+        "output": "\n".join(summary),
+        "output_format": "text",
+        "extra_data": {**extra, "grader_errors": [v.get("nodeid", "") for v in grader_errors],
+                       "collection_errors": [v.get("output", "") for v in verdicts if v.get("collection_error")]},
+    }
+    if leaderboard:
+        results["leaderboard"] = leaderboard
+    return results
+
+
+def write_atomic(results: dict, path: Path) -> None:
+    """Validate results, then replace path with them in one step."""
+    validate(results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(results, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def totals(results: dict) -> tuple[float, float]:
+    """(score, max score) of a results dict."""
+    tests = results.get("tests", [])
+    return sum(t["score"] for t in tests), sum(t["max_score"] for t in tests)
