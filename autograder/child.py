@@ -28,7 +28,9 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+import numpy.random  # noqa: E402,F401 - numpy imports it lazily; load it before the uid drop
 import torch  # noqa: E402
+import torch.nn.functional  # noqa: E402,F401
 
 import wire  # noqa: E402
 
@@ -152,7 +154,9 @@ def run_call(request: dict, config: dict) -> dict:
     try:
         inspect.signature(function).bind(*args, **kwargs)
     except TypeError as exc:
-        return {"status": "signature", "message": f"{request['function']}{_signature(function)}: {exc}"}
+        call = f"{len(args)} positional argument(s)" + (f" and keyword(s) {', '.join(kwargs)}" if kwargs else "")
+        return {"status": "signature",
+                "message": f"your {request['function']}{_signature(function)} was called with {call}: {exc}"}
     except ValueError:
         pass
     grad = request.get("grad")
@@ -192,29 +196,38 @@ def _gradients(result: Any, leaves: list[torch.Tensor], grad: dict) -> list:
 
 def worker(request: dict, config: dict, baseline_mb: int, result_fd: int, output_fd: int) -> None:
     """Body of the forked worker process: limits, privilege drop, one call, exit."""
-    os.setsid()
-    os.dup2(output_fd, 1)
-    os.dup2(output_fd, 2)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    close_fds({result_fd})
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", buffering=0), write_through=True)
-    sys.stderr = sys.stdout
-    os.chdir(config["workdir"])
-    apply_limits(config, baseline_mb)
-    drop_privileges(config)
-    torch.set_num_threads(int(config["threads"]))
-    seed_everything(int(request["seed"]))
+    try:
+        os.setsid()
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        close_fds({result_fd})
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", buffering=0), write_through=True)
+        sys.stderr = sys.stdout
+        os.chdir(config["workdir"])
+        apply_limits(config, baseline_mb)
+        drop_privileges(config)
+        torch.set_num_threads(int(config["threads"]))
+        seed_everything(int(request["seed"]))
+    except BaseException as exc:  # noqa: BLE001 - the sandbox itself failed: say so, never run the call
+        send_reply(result_fd, {"status": "sandbox_error",
+                               "message": f"the sandbox could not prepare the call: {type(exc).__name__}: {exc}"}, b"")
+        os._exit(0)
     try:
         reply = run_call(request, config)
         payload = reply.pop("payload", b"")
-        frame = json.dumps(reply).encode()
-        with os.fdopen(result_fd, "wb") as out:
-            wire.write_frame(out, frame)
-            wire.write_frame(out, payload)
+        send_reply(result_fd, reply, payload)
     finally:
         os._exit(0)
+
+
+def send_reply(result_fd: int, reply: dict, payload: bytes) -> None:
+    """Write the worker's reply and payload frames to the result pipe."""
+    with os.fdopen(result_fd, "wb") as out:
+        wire.write_frame(out, json.dumps(reply).encode())
+        wire.write_frame(out, payload)
 
 
 def sweep(config: dict, pgid: int) -> None:
@@ -254,6 +267,8 @@ def collect(pid: int, result_r: int, deadline: float) -> tuple[bytes, int | None
             if size > MAX_REPLY:
                 return b"", None, False
             chunks.append(chunk)
+            if reply_complete(b"".join(chunks)):
+                break  # a background process may still hold the pipe open: do not wait for EOF
     remaining = max(deadline - time.monotonic(), 0.0) + 1.0
     while remaining > 0:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -262,6 +277,16 @@ def collect(pid: int, result_r: int, deadline: float) -> tuple[bytes, int | None
         time.sleep(0.01)
         remaining -= 0.01
     return b"".join(chunks), None, True
+
+
+def reply_complete(data: bytes) -> bool:
+    """True when data holds the worker's two frames (reply and payload)."""
+    offset = 0
+    for _ in range(2):
+        if len(data) < offset + 8:
+            return False
+        offset += 8 + int.from_bytes(data[offset:offset + 8], "big")
+    return len(data) >= offset
 
 
 def read_output(output_fd: int) -> str:

@@ -50,7 +50,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not submission.exists():
         print(f"cs330 grade: {submission} does not exist (give a folder or a zip)", file=sys.stderr)
         return 2
-    results = grade(a, submission, Path(args.results), sandbox=args.sandbox)
+    metadata = Path(args.metadata) if args.metadata else None
+    results = grade(a, submission, Path(args.results), sandbox=args.sandbox, metadata=metadata)
     print(results_table(results))
     print(f"results written to {args.results}", file=sys.stderr)
     return 0
@@ -121,7 +122,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     from autograder.omniglot import OFFICIAL_BASE_URL, download_omniglot
 
     dest = Path(args.dest)
-    paths = download_omniglot(dest, base_url=args.base_url or OFFICIAL_BASE_URL)
+    checksums = dict(c.split("=", 1) for c in args.checksum) if args.checksum else None
+    paths = download_omniglot(dest, base_url=args.base_url or OFFICIAL_BASE_URL, checksums=checksums)
     for p in paths:
         print(p)
     return 0
@@ -149,13 +151,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Subcommands:
+    """Adds subcommands that all accept the common options (--root, --sandbox)."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+        self.subparsers, self.common = subparsers, common
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        """A subcommand parser that inherits the common options."""
+        return self.subparsers.add_parser(name, parents=[self.common], **kwargs)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of `cs330`."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", default=str(REPO_ROOT), help="project root (default: this checkout)")
+    common.add_argument("--sandbox", default="auto", choices=["auto", "bwrap+uid", "bwrap", "uid", "none"],
+                        help="isolation of student code (default: the strongest that works here)")
     p = argparse.ArgumentParser(prog="cs330", description=__doc__)
-    p.add_argument("--root", default=str(REPO_ROOT), help="project root (default: this checkout)")
-    p.add_argument("--sandbox", default="auto", choices=["auto", "bwrap+uid", "bwrap", "uid", "none"],
-                   help="isolation of student code (default: the strongest that works here)")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = _Subcommands(p.add_subparsers(dest="command", required=True), common)
     sub.add_parser("list", help="list the assignments").set_defaults(func=cmd_list)
     b = sub.add_parser("build", help="write starter code, golden data and dist/ zips")
     b.add_argument("hw", nargs="*")
@@ -179,15 +193,17 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="instructor release check")
     c.add_argument("hw")
     c.set_defaults(func=cmd_check)
-    tr = sub.add_parser("train", help="run the assignment's experiment")
+    tr = sub.add_parser("train", help="run the assignment's experiment (options for train.py after --)")
     tr.add_argument("hw")
     tr.add_argument("path", nargs="?", help="code folder (default: starter_code/HW)")
-    tr.add_argument("train_args", nargs=argparse.REMAINDER, help="options for train.py (after --)")
     tr.set_defaults(func=cmd_train)
     d = sub.add_parser("data", help="download a dataset")
     d.add_argument("dataset", choices=["omniglot"])
     d.add_argument("--dest", default="data/omniglot")
     d.add_argument("--base-url", help="mirror to download from (default: the official repository)")
+    d.add_argument("--checksum", action="append", metavar="NAME=ALGO:HEX",
+                   help="expected checksum of a file from a mirror, e.g. images_background.zip=sha256:...; "
+                        "repeat for each file (default: the official zips' md5)")
     d.set_defaults(func=cmd_data)
     dm = sub.add_parser("demo", help="build, then grade reference and starter of every assignment")
     dm.add_argument("--dist", default=str(REPO_ROOT / "dist"))
@@ -198,23 +214,20 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cs330` console script."""
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
-    args = parser().parse_args(argv)
-    if getattr(args, "train_args", None) and args.train_args[:1] == ["--"]:
-        args.train_args = args.train_args[1:]
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser().parse_args(argv[: len(argv) - len(extra) - (1 if "--" in argv else 0)])
+    args.train_args = extra
     try:
         return args.func(args)
-    except AssignmentError as exc:
-        print(f"cs330: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # noqa: BLE001 - the grader itself failed: say so, exit non-zero
+    except Exception as exc:  # noqa: BLE001 - expected failures print a message and exit 2
         from autograder.build import BuildError
         from autograder.grading import GraderFailure
 
-        if isinstance(exc, (GraderFailure, BuildError)):
+        if isinstance(exc, (AssignmentError, GraderFailure, BuildError)) or args.command == "data":
             print(f"cs330: {exc}", file=sys.stderr)
             return 2
         raise
-
 
 if __name__ == "__main__":
     sys.exit(main())

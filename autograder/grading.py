@@ -7,6 +7,8 @@ manifest -> validate and write results.json atomically.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import json
 import os
 import signal
@@ -16,8 +18,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
 
 from autograder import __version__
 from autograder.assignment import Assignment
@@ -73,6 +73,7 @@ def run_tests(assignment: Assignment, code_dir: Path, scope: str = "all", sandbo
         cmd = [sys.executable, "-m", "pytest", *map(str, test_files(assignment, scope)),
                "-c", str(ini), "--rootdir", str(assignment.tests_dir), "-p", "autograder.plugin",
                "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=short",
+               "--continue-on-collection-errors",
                "--cs330-assignment", assignment.id, "--cs330-root", str(assignment.root),
                "--cs330-submission", str(code_dir), "--cs330-verdicts", str(verdicts_path),
                "--cs330-sandbox", sandbox]
@@ -80,6 +81,7 @@ def run_tests(assignment: Assignment, code_dir: Path, scope: str = "all", sandbo
             cmd.append("--cs330-record")
         if golden_dir is not None:
             cmd += ["--cs330-golden", str(golden_dir)]
+        cmd += ["--cs330-limits", json.dumps(dataclasses.asdict(assignment.limits))]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
                "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent),
                                               os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
@@ -100,7 +102,7 @@ def run_tests(assignment: Assignment, code_dir: Path, scope: str = "all", sandbo
 
 
 def grade(assignment: Assignment, submission: Path, results_path: Path, scope: str = "all",
-          sandbox: str = "auto") -> dict:
+          sandbox: str = "auto", metadata: Path | None = None) -> dict:
     """Grade one submission (folder or zip) and write its results.json; return the results."""
     started = time.monotonic()
     mode = choose_mode(sandbox)
@@ -115,14 +117,27 @@ def grade(assignment: Assignment, submission: Path, results_path: Path, scope: s
         "assignment": assignment.id,
         "scope": scope,
         "protections": run.session.get("protections") or protections_for(mode).as_dict(),
-        "engine": {"cs330": __version__, "torch": torch.__version__, "python": sys.version.split()[0],
+        "engine": {"cs330": __version__, "torch": importlib.metadata.version("torch"), "python": sys.version.split()[0],
                    "threads": assignment.limits.threads},
         "limits": {"call_timeout_s": assignment.limits.call_timeout_s,
                    "test_timeout_s": assignment.limits.test_timeout_s,
                    "total_timeout_s": assignment.limits.total_timeout_s,
                    "memory_mb": assignment.limits.memory_mb},
     }
+    if metadata is not None and metadata.is_file():
+        extra["submission"] = submission_info(metadata)
     results = build_results(run.verdicts, load_manifest(assignment, scope), extra,
                             time.monotonic() - started, problems)
     write_atomic(results, results_path)
     return results
+
+
+def submission_info(metadata: Path) -> dict:
+    """Who submitted and when, from Gradescope's submission_metadata.json."""
+    try:
+        data = json.loads(metadata.read_text())
+    except (OSError, ValueError):
+        return {"error": f"could not read {metadata.name}"}
+    users = data.get("users") or []
+    return {"id": data.get("id"), "created_at": data.get("created_at"),
+            "users": [u.get("email") or u.get("name") for u in users if isinstance(u, dict)]}

@@ -40,7 +40,11 @@ def take_in(submission: Path, wanted: tuple[str, ...], dest: Path) -> Intake:
         read = lambda name: _read_capped(members[name].open("rb"))  # noqa: E731
         names = sorted(members)
     elif zipfile.is_zipfile(submission):
-        archive = zipfile.ZipFile(submission)
+        try:
+            archive = zipfile.ZipFile(submission)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            intake.problems.append(f"{submission.name} is not a readable zip file ({exc})")
+            return intake
         infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
         read = lambda name: _read_capped(archive.open(infos[name]))  # noqa: E731
         names = sorted(infos)
@@ -58,7 +62,12 @@ def take_in(submission: Path, wanted: tuple[str, ...], dest: Path) -> Intake:
             continue
         if len(hits) > 1:
             intake.problems.append(f"several files are named {wanted_name}; graded {hits[0]}")
-        data = read(hits[0])
+        try:
+            data = read(hits[0])
+        except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, ValueError) as exc:
+            intake.problems.append(f"could not read {hits[0]} from the submission "
+                                   f"(damaged or encrypted?): {exc}")
+            continue
         if data is None:
             intake.problems.append(f"{wanted_name} is larger than {MAX_FILE_BYTES >> 20} MB; not graded")
             continue

@@ -351,7 +351,7 @@ def download_omniglot(
         except (urllib.error.URLError, OSError) as error:
             part.unlink(missing_ok=True)
             raise RuntimeError(
-                f"could not download {url}: {error}. Check the connection, or _fetch it by hand into {dest}"
+                f"could not download {url}: {error}. Check the connection, or fetch it by hand into {dest}"
             ) from error
         actual = _file_digest(part, algorithm)
         if actual != expected:

@@ -9,7 +9,9 @@ scores are read and cleared per item, so parametrized cases never share them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -38,6 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cs330-record", action="store_true", help="record golden values")
     group.addoption("--cs330-golden", help="golden folder (default: the assignment's)")
     group.addoption("--cs330-sandbox", default="auto", help="sandbox mode")
+    group.addoption("--cs330-limits", help="JSON overriding the assignment's [limits]")
 
 
 class Grader:
@@ -45,7 +48,11 @@ class Grader:
 
     def __init__(self, config: pytest.Config) -> None:
         opt = config.option
-        self.assignment = load_assignment(opt.cs330_assignment, Path(opt.cs330_root))
+        assignment = load_assignment(opt.cs330_assignment, Path(opt.cs330_root))
+        if opt.cs330_limits:
+            limits = dataclasses.replace(assignment.limits, **json.loads(opt.cs330_limits))
+            assignment = dataclasses.replace(assignment, limits=limits)
+        self.assignment = assignment
         self.submission_dir = Path(opt.cs330_submission)
         self.verdicts_path = Path(opt.cs330_verdicts)
         self.verdicts_path.write_text("")
@@ -230,7 +237,7 @@ def _verdict(item: pytest.Item, grader: Grader, context: TestContext, visibility
     partial = func.__dict__.get("__score__") if func is not None else None
     score = weight if passed else 0.0
     if isinstance(partial, (int, float)) and not isinstance(partial, bool):
-        score = min(max(float(partial), 0.0), weight)
+        score = min(max(float(partial), 0.0), weight) if math.isfinite(partial) else 0.0
     grader_error = error is not None and not isinstance(error, AssertionError)
     verdict = {
         "nodeid": item.nodeid,

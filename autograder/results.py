@@ -8,6 +8,7 @@ Every test the manifest expects appears in the results, whether or not it produc
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from functools import lru_cache
@@ -83,7 +84,7 @@ def build_results(verdicts: list[dict], manifest: list[dict] | None, extra: dict
     ordered.extend(by_id.values())
     grader_errors = [v for v in verdicts if v.get("grader_error")]
     tests = [test_entry(v) for v in ordered]
-    leaderboard = [v["leaderboard"] for v in ordered if isinstance(v.get("leaderboard"), dict)]
+    leaderboard = [v["leaderboard"] for v in ordered if _valid_leaderboard(v.get("leaderboard"))]
     total = sum(t["score"] for t in tests)
     possible = sum(t["max_score"] for t in tests)
     summary = [f"Score: {total:g} / {possible:g}"] + problems
@@ -102,6 +103,15 @@ def build_results(verdicts: list[dict], manifest: list[dict] | None, extra: dict
     return results
 
 
+def _valid_leaderboard(entry: object) -> bool:
+    """True for a leaderboard entry Gradescope accepts (a finite number or a string value)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        return False
+    value = entry.get("value")
+    return isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                      and math.isfinite(value))
+
+
 def write_atomic(results: dict, path: Path) -> None:
     """Validate results, then replace path with them in one step."""
     validate(results)
@@ -109,7 +119,7 @@ def write_atomic(results: dict, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(results, handle, indent=2, sort_keys=True)
+            json.dump(results, handle, indent=2, sort_keys=True, allow_nan=False)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())

@@ -9,6 +9,7 @@ under memory, CPU, file and process limits, with a wall-clock timeout enforced b
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
@@ -16,6 +17,7 @@ import select
 import shutil
 import signal
 import site
+import stat
 import struct
 import subprocess
 import sys
@@ -24,11 +26,10 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from autograder import wire
-
-SANDBOX_UID = 64330
+SANDBOX_UID = 64330  # first of UID_SLOTS unprivileged uids, one per running sandbox
+UID_SLOTS = 64
 SANDBOX_USER = "cs330-sandbox"
 START_TIMEOUT_S = 120.0
 GRACE_S = 10.0
@@ -104,7 +105,7 @@ def choose_mode(requested: str = "auto") -> str:
     if requested == "auto":
         if bwrap_works(root):
             return "bwrap+uid" if root else "bwrap"
-        return "uid" if root else "none"
+        return "uid" if root and uid_can_run_python() else "none"
     valid = {"bwrap+uid", "bwrap", "uid", "none"}
     if requested not in valid:
         raise ValueError(f"CS330_SANDBOX must be one of {sorted(valid)} or auto, not {requested!r}")
@@ -112,6 +113,9 @@ def choose_mode(requested: str = "auto") -> str:
         raise PermissionError(f"sandbox mode {requested} needs the grader to run as root")
     if "bwrap" in requested and not bwrap_works(root):
         raise RuntimeError("bubblewrap does not work here; install it (apt-get install bubblewrap)")
+    if requested == "uid" and not uid_can_run_python():
+        raise RuntimeError(f"the sandbox uid cannot read this Python ({sys.prefix}); install Python "
+                           "where every user can read it, or use bubblewrap")
     return requested
 
 
@@ -136,22 +140,48 @@ def _warn_unprivileged() -> None:
     )
 
 
-def ensure_sandbox_user() -> tuple[int, int]:
-    """Return (uid, gid) of the unprivileged sandbox user, creating it when useradd exists."""
-    try:
-        import pwd
+def acquire_uid_slot() -> tuple[int, int, IO[str]]:
+    """Lock a sandbox uid that no other running sandbox on this machine uses.
 
-        entry = pwd.getpwnam(SANDBOX_USER)
-        return entry.pw_uid, entry.pw_gid
-    except KeyError:
-        pass
-    if shutil.which("useradd"):
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-             "--uid", str(SANDBOX_UID), "--user-group", SANDBOX_USER],
-            capture_output=True,
-        )
-    return SANDBOX_UID, SANDBOX_UID
+    Returns (uid, gid, lock); the uid is free again when the lock is closed. Separate uids let
+    concurrent graders kill their own leftover processes without touching each other's.
+    """
+    lock_dir = Path(tempfile.gettempdir()) / "cs330-uid-locks"
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    info = os.lstat(lock_dir)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{lock_dir} must be a private folder owned by the grader; remove it")
+    for slot in range(UID_SLOTS):
+        lock = open(lock_dir / f"{slot}.lock", "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return SANDBOX_UID + slot, SANDBOX_UID + slot, lock
+    raise RuntimeError(f"all {UID_SLOTS} sandbox uids are in use")
+
+
+@functools.lru_cache(maxsize=None)
+def uid_can_run_python(uid: int = SANDBOX_UID) -> bool:
+    """True when an unprivileged uid can read this interpreter's standard library and packages."""
+    import numpy
+
+    folders = [os.path.dirname(os.__file__), os.path.dirname(numpy.__file__)]
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for folder in folders:
+                os.listdir(folder)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def python_paths() -> list[str]:
@@ -197,7 +227,11 @@ class Sandbox:
         self.protections = protections_for(self.mode)
         if not self.protections.privilege_separation:
             _warn_unprivileged()
-        self.uid_gid = ensure_sandbox_user() if self.protections.privilege_separation else None
+        self._uid_lock: IO[str] | None = None
+        self.uid_gid: tuple[int, int] | None = None
+        if self.protections.privilege_separation:
+            uid, gid, self._uid_lock = acquire_uid_slot()
+            self.uid_gid = (uid, gid)
         self.session = Path(tempfile.mkdtemp(prefix="cs330-sandbox-"))
         self.workdir = self.session / "work"
         self._proc: subprocess.Popen | None = None
@@ -253,6 +287,8 @@ class Sandbox:
             "MKL_NUM_THREADS": threads,
             "OPENBLAS_NUM_THREADS": threads,
             "MPLBACKEND": "Agg",
+            "USER": SANDBOX_USER,
+            "LOGNAME": SANDBOX_USER,
         }
 
     def _start(self) -> None:
@@ -320,6 +356,8 @@ class Sandbox:
     def call(self, module: str, function: str, args: tuple = (), kwargs: dict | None = None,
              seed: int = 0, grad: dict | None = None, timeout_s: float | None = None) -> CallOutcome:
         """Run module.function(*args, **kwargs) in a fresh sandboxed process."""
+        from autograder import wire  # imported here so `cs330` starts without loading torch
+
         timeout = float(timeout_s or self.limits.call_timeout_s)
         request = {"module": module, "function": function, "args": list(args),
                    "kwargs": dict(kwargs or {}), "seed": int(seed), "grad": grad, "timeout_s": timeout}
@@ -348,17 +386,19 @@ class Sandbox:
 
         status = text("status", 40) or "worker_lost"
         outcome = CallOutcome(status, message=text("message"), traceback=text("traceback"),
-                              output=text("output", 70_000), duration_s=float(reply.get("duration_s", 0.0)),
+                              output=text("output", 70_000), duration_s=_seconds(reply.get("duration_s")),
                               extra={"stage": text("stage", 20), "type": text("type", 100)})
         if status == "timeout" and not outcome.message:
             outcome.message = f"exceeded the time limit of {timeout:g} s"
         if status == "memory" and not outcome.message:
             outcome.message = f"exceeded the memory limit of {self.limits.memory_mb} MB"
         if status == "ok":
+            from autograder import wire
+
             try:
                 decoded = wire.decode(payload)
                 outcome.value, outcome.grads = decoded["value"], decoded["grads"]
-            except (wire.WireError, KeyError, TypeError) as exc:
+            except (wire.WireError, KeyError, TypeError, IndexError) as exc:
                 return CallOutcome("bad_value", message=f"the returned value could not be read: {exc}")
         return outcome
 
@@ -382,12 +422,20 @@ class Sandbox:
         """Stop the fork server and delete the session folder."""
         self._kill()
         shutil.rmtree(self.session, ignore_errors=True)
+        if self._uid_lock is not None:
+            self._uid_lock.close()
+            self._uid_lock = None
 
     def __enter__(self) -> "Sandbox":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _seconds(value: Any) -> float:
+    """A duration from the child's reply, or 0.0 when it is not a number."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 def kill_user_processes(uid: int, gid: int) -> None:

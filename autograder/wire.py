@@ -45,7 +45,12 @@ class WireError(ValueError):
 def encode(obj: Any) -> bytes:
     """Serialize obj into one self-describing message."""
     buffers: list[bytes] = []
-    tree = _encode_node(obj, buffers, 0, [0])
+    try:
+        tree = _encode_node(obj, buffers, 0, [0])
+    except WireError:
+        raise
+    except (ValueError, TypeError, RuntimeError, RecursionError, OverflowError) as exc:
+        raise WireError(f"cannot send this value: {exc}") from None
     header = json.dumps({"tree": tree, "sizes": [len(b) for b in buffers]}).encode()
     return struct.pack(">Q", len(header)) + header + b"".join(buffers)
 
@@ -54,6 +59,17 @@ def decode(data: bytes, max_bytes: int = 1 << 30) -> Any:
     """Rebuild the value of a message made by encode, validating every field."""
     if len(data) > max_bytes:
         raise WireError(f"message of {len(data)} bytes exceeds the limit of {max_bytes}")
+    try:
+        return _decode_message(data)
+    except WireError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+            OverflowError, RuntimeError) as exc:
+        raise WireError(f"malformed message: {type(exc).__name__}: {exc}") from None
+
+
+def _decode_message(data: bytes) -> Any:
+    """Decode a message; any error other than WireError means it is malformed."""
     if len(data) < 8:
         raise WireError("truncated message")
     (hlen,) = struct.unpack(">Q", data[:8])
@@ -116,7 +132,7 @@ def _encode_node(obj: Any, buffers: list[bytes], depth: int, counter: list[int])
     if obj is None or type(obj) in (bool, str):
         return obj
     if type(obj) is int:
-        return {"$int": str(obj)}
+        return {"$int": hex(obj)}
     if type(obj) is float:
         return {"$float": repr(obj)}
     if isinstance(obj, torch.Tensor):
@@ -165,7 +181,7 @@ def _encode_array(a: np.ndarray, buffers: list[bytes]) -> dict:
     """Encode a numeric numpy array's dtype, shape and raw bytes."""
     if a.dtype.kind not in NUMPY_KINDS:
         raise WireError(f"arrays of dtype {a.dtype} cannot be returned")
-    a = np.ascontiguousarray(a)
+    a = a.copy(order="C")  # keeps 0-d arrays 0-d, unlike np.ascontiguousarray
     buffers.append(a.tobytes())
     return {"$ndarray": len(buffers) - 1, "dtype": a.dtype.str, "shape": list(a.shape)}
 
@@ -178,9 +194,9 @@ def _decode_node(node: Any, buffers: list[bytes], depth: int, counter: list[int]
     if type(node) is not dict or len(node) == 0:
         raise WireError("malformed node")
     if "$int" in node:
-        return int(node["$int"])
+        return int(_text(node["$int"]), 16)
     if "$float" in node:
-        return float(node["$float"])
+        return float(_text(node["$float"]))
     if "$tensor" in node:
         return _decode_tensor(node, buffers)
     if "$ndarray" in node:
@@ -207,6 +223,13 @@ def _decode_node(node: Any, buffers: list[bytes], depth: int, counter: list[int]
             out[k] = _decode_node(value, buffers, depth + 1, counter)
         return out
     raise WireError("unknown node type")
+
+
+def _text(value: Any) -> str:
+    """A node field that must be a string."""
+    if type(value) is not str:
+        raise WireError("malformed scalar")
+    return value
 
 
 def _shape(node: dict) -> tuple[int, ...]:

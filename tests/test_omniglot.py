@@ -251,3 +251,23 @@ def test_download_missing_file(server: str, tmp_path: Path) -> None:
         download_omniglot(tmp_path, base_url=server, checksums={"absent.zip": "md5:" + "0" * 32},
                           progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_data
+def test_cs330_data_omniglot_downloads_from_a_mirror(server: str, tmp_path: Path) -> None:
+    """`cs330 data omniglot` fetches and verifies the zips; a wrong checksum exits 2 with a message."""
+    import subprocess
+    import sys
+
+    names = ("images_background.zip", "images_evaluation.zip")
+    args = [sys.executable, "-m", "autograder.cli", "data", "omniglot", "--dest", str(tmp_path),
+            "--base-url", server]
+    good = subprocess.run(args + [f"--checksum={n}=sha256:{SHA256[n]}" for n in names],
+                          capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0, good.stderr
+    assert all(sha256(tmp_path / n) == SHA256[n] for n in names)
+    bad = subprocess.run(args[:-2] + ["--dest", str(tmp_path / "bad"), "--base-url", server,
+                                      "--checksum=images_background.zip=sha256:" + "0" * 64],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "checksum mismatch" in bad.stderr
+    assert not (tmp_path / "bad" / "images_background.zip").exists()

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -23,6 +24,7 @@ import protonet
 from model import ConvEncoder
 
 DRAWINGS_PER_CLASS = 20
+EMBED_BATCH = 64  # images per forward pass when embedding a whole pool for evaluation
 METRIC_FIELDS = ("episode", "train_loss", "train_acc", "val_acc", "val_ci95", "lr", "elapsed_s")
 
 
@@ -132,14 +134,15 @@ def load_pools(args: argparse.Namespace, device: torch.device) -> dict[str, Pool
 
 
 def run_episode(
-    encoder: torch.nn.Module, pool: Pool, n_way: int, k_shot: int, q_queries: int, generator: torch.Generator
+    embed: Callable[[torch.Tensor], torch.Tensor], class_ids: torch.Tensor,
+    n_way: int, k_shot: int, q_queries: int, generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample one episode, embed support and queries in one batch, and return (loss, accuracy)."""
+    """Sample one episode, embed its pool indices in one batch with `embed`; return (loss, accuracy)."""
     support_idx, support_y, query_idx, query_y = protonet.sample_episode(
-        pool.class_ids, n_way, k_shot, q_queries, generator
+        class_ids, n_way, k_shot, q_queries, generator
     )
-    device = pool.images.device
-    features = encoder(pool.images[torch.cat([support_idx, query_idx]).to(device)])
+    features = embed(torch.cat([support_idx, query_idx]))
+    device = features.device
     n_support = len(support_idx)
     return protonet.protonet_loss(
         features[:n_support], support_y.to(device), features[n_support:], query_y.to(device), n_way
@@ -154,16 +157,31 @@ def mean_ci95(values: torch.Tensor) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def evaluate(
-    encoder: torch.nn.Module, pool: Pool, n_way: int, k_shot: int, q_queries: int, episodes: int, seed: int
-) -> tuple[float, float]:
-    """Return (mean accuracy, 95% CI) over `episodes` seeded episodes, in eval mode."""
+def embed_pool(encoder: torch.nn.Module, images: torch.Tensor, batch: int = EMBED_BATCH) -> torch.Tensor:
+    """Return the (M, D) eval-mode features of all (M, 1, 28, 28) images, `batch` images at a time."""
     was_training = encoder.training
     encoder.eval()
-    generator = torch.Generator().manual_seed(seed)
-    accs = [float(run_episode(encoder, pool, n_way, k_shot, q_queries, generator)[1]) for _ in range(episodes)]
+    features = torch.cat([encoder(images[i : i + batch]) for i in range(0, len(images), batch)])
     encoder.train(was_training)
-    return mean_ci95(torch.tensor(accs, dtype=torch.float64))
+    return features
+
+
+@torch.no_grad()
+def evaluate(
+    encoder: torch.nn.Module, pool: Pool, n_way: int, shots: list[int], q_queries: int, episodes: int, seed: int
+) -> dict[int, tuple[float, float]]:
+    """Return {k_shot: (mean accuracy, 95% CI)} over `episodes` episodes seeded with `seed`, in eval mode."""
+    # Eval-mode BatchNorm uses running statistics, so an image's features do not depend on the rest of
+    # its episode: embed the pool once and let every episode index the features.
+    features = embed_pool(encoder, pool.images)
+    lookup = lambda idx: features[idx.to(features.device)]  # noqa: E731
+    results = {}
+    for k_shot in shots:
+        generator = torch.Generator().manual_seed(seed)
+        accs = [float(run_episode(lookup, pool.class_ids, n_way, k_shot, q_queries, generator)[1])
+                for _ in range(episodes)]
+        results[k_shot] = mean_ci95(torch.tensor(accs, dtype=torch.float64))
+    return results
 
 
 def train(encoder: torch.nn.Module, pools: dict[str, Pool], args: argparse.Namespace) -> TrainLog:
@@ -171,13 +189,15 @@ def train(encoder: torch.nn.Module, pools: dict[str, Pool], args: argparse.Names
     optimizer = torch.optim.Adam(encoder.parameters(), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=0.5)
     generator = torch.Generator().manual_seed(args.seed)
+    pool = pools["train"]
+    embed = lambda idx: encoder(pool.images[idx.to(pool.images.device)])  # noqa: E731
     log, window = TrainLog(), []
     started = time.perf_counter()
     bar = tqdm(range(1, args.episodes + 1), desc="train", unit="ep", file=sys.stderr,
                disable=args.no_progress, dynamic_ncols=True)
     for episode in bar:
         encoder.train()
-        loss, acc = run_episode(encoder, pools["train"], args.train_way, args.k_shot, args.q_queries, generator)
+        loss, acc = run_episode(embed, pool.class_ids, args.train_way, args.k_shot, args.q_queries, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -185,7 +205,8 @@ def train(encoder: torch.nn.Module, pools: dict[str, Pool], args: argparse.Names
         scheduler.step()
         window.append((loss.item(), acc.item()))
         elapsed = time.perf_counter() - started
-        log.stopped_early = args.time_budget_s is not None and elapsed > args.time_budget_s
+        over_budget = args.time_budget_s is not None and elapsed > args.time_budget_s
+        log.stopped_early = over_budget and episode < args.episodes
         if episode % args.eval_every == 0 or episode == args.episodes or log.stopped_early:
             validate(encoder, pools["val"], args, log, episode, window, lr, elapsed)
             window = []
@@ -206,8 +227,8 @@ def validate(
     episode: int, window: list[tuple[float, float]], lr: float, elapsed: float,
 ) -> None:
     """Validate, append a metrics row (train means over `window`) and keep the best weights."""
-    val_acc, val_ci = evaluate(encoder, pool, args.test_way, args.k_shot, args.q_queries,
-                               args.val_episodes, args.seed + 1)
+    val = evaluate(encoder, pool, args.test_way, [args.k_shot], args.q_queries, args.val_episodes, args.seed + 1)
+    val_acc, val_ci = val[args.k_shot]
     train_loss, train_acc = (sum(v) / len(window) for v in zip(*window))
     log.rows.append({"episode": episode, "train_loss": train_loss, "train_acc": train_acc,
                      "val_acc": val_acc, "val_ci95": val_ci, "lr": lr, "elapsed_s": elapsed})
@@ -250,11 +271,8 @@ def plot_curves(rows: list[dict[str, float]], path: Path, title: str) -> None:
 
 def test(encoder: torch.nn.Module, pool: Pool, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Return {"<W>way_<K>shot": {"acc", "ci95"}} on the test split for each --test-shots value."""
-    results = {}
-    for shots in args.test_shots:
-        acc, ci = evaluate(encoder, pool, args.test_way, shots, args.q_queries, args.test_episodes, args.seed + 2)
-        results[f"{args.test_way}way_{shots}shot"] = {"acc": acc, "ci95": ci}
-    return results
+    accs = evaluate(encoder, pool, args.test_way, args.test_shots, args.q_queries, args.test_episodes, args.seed + 2)
+    return {f"{args.test_way}way_{k}shot": {"acc": acc, "ci95": ci} for k, (acc, ci) in accs.items()}
 
 
 def summarize(results: dict, out: Path) -> str:
