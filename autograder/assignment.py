@@ -11,6 +11,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 (Gradescope)
     import tomli as tomllib
 
+from autograder.policy import Policy
 from autograder.sandbox import Limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ class Assignment:
     limits: GradingLimits
     root: Path
     train_script: str = "train.py"
+    policy: Policy = Policy()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -100,7 +102,9 @@ def load_assignment(hw: str, root: Path = REPO_ROOT) -> Assignment:
             limits=limits,
             root=root,
             train_script=data.get("train", {}).get("script", "train.py"),
-            extra={k: v for k, v in data.items() if k not in {"id", "title", "files", "limits", "train"}},
+            policy=Policy(**data.get("policy", {})),
+            extra={k: v for k, v in data.items()
+                   if k not in {"id", "title", "files", "limits", "train", "policy"}},
         )
     except (KeyError, TypeError) as exc:
         raise AssignmentError(f"{path}: invalid configuration ({exc})") from None

@@ -22,8 +22,9 @@ from pathlib import Path
 from autograder import __version__
 from autograder.assignment import Assignment
 from autograder.intake import take_in
-from autograder.results import build_results, read_verdicts, write_atomic
-from autograder.sandbox import choose_mode, protections_for
+from autograder.policy import Decision, decide, load_metadata, submission_info
+from autograder.results import build_results, read_verdicts, totals, write_atomic
+from autograder.sandbox import choose_mode, protections_for, warn_if_unprivileged
 
 PYTEST_OK = (0, 1, 5)  # all passed, some failed, no tests collected
 
@@ -106,6 +107,11 @@ def grade(assignment: Assignment, submission: Path, results_path: Path, scope: s
     """Grade one submission (folder or zip) and write its results.json; return the results."""
     started = time.monotonic()
     mode = choose_mode(sandbox)
+    warn_if_unprivileged(mode)
+    info = load_metadata(metadata)
+    decision = decide(assignment.policy, info)
+    if not decision.grade:
+        return _write_rate_limited(assignment, decision, info, results_path, time.monotonic() - started)
     with tempfile.TemporaryDirectory(prefix="cs330-grade-") as tmp:
         intake = take_in(submission, assignment.files, Path(tmp) / "submission")
         run = run_tests(assignment, Path(tmp) / "submission", scope, mode)
@@ -124,20 +130,28 @@ def grade(assignment: Assignment, submission: Path, results_path: Path, scope: s
                    "total_timeout_s": assignment.limits.total_timeout_s,
                    "memory_mb": assignment.limits.memory_mb},
     }
-    if metadata is not None and metadata.is_file():
-        extra["submission"] = submission_info(metadata)
+    if info:
+        extra["submission"] = submission_info(info)
     results = build_results(run.verdicts, load_manifest(assignment, scope), extra,
-                            time.monotonic() - started, problems)
+                            time.monotonic() - started, problems + list(decision.messages))
+    if decision.multiplier != 1.0:
+        results["score"] = round(totals(results)[0] * decision.multiplier, 4)
     write_atomic(results, results_path)
     return results
 
 
-def submission_info(metadata: Path) -> dict:
-    """Who submitted and when, from Gradescope's submission_metadata.json."""
-    try:
-        data = json.loads(metadata.read_text())
-    except (OSError, ValueError):
-        return {"error": f"could not read {metadata.name}"}
-    users = data.get("users") or []
-    return {"id": data.get("id"), "created_at": data.get("created_at"),
-            "users": [u.get("email") or u.get("name") for u in users if isinstance(u, dict)]}
+def _write_rate_limited(assignment: Assignment, decision: Decision, info: dict, results_path: Path,
+                        elapsed: float) -> dict:
+    """results.json for a submission the rate limit keeps from being graded."""
+    results = {
+        "score": decision.kept_score or 0.0,
+        "tests": [],
+        "execution_time": round(elapsed, 3),
+        "output": "\n".join(decision.messages),
+        "output_format": "text",
+        "extra_data": {"assignment": assignment.id, "rate_limited": True,
+                       "submission": submission_info(info)},
+    }
+    write_atomic(results, results_path)
+    return results
+

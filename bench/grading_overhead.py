@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.assignment import load_assignment  # noqa: E402
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
@@ -37,16 +40,16 @@ def main() -> None:
     parser.add_argument("--hw", default="hw4_protonet")
     args = parser.parse_args()
     assignment = ROOT / "assignments" / args.hw
-    module = "protonet" if args.hw == "hw4_protonet" else args.hw
+    module = Path(load_assignment(args.hw, ROOT).files[0]).stem
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-    peer_env = {**env, "CS330_BENCH_MODULE": module, "CS330_BENCH_GOLDEN": str(assignment / "golden"),
-                "PYTHONPATH": os.pathsep.join([str(ROOT / "solutions" / args.hw), str(ROOT / "bench"), str(ROOT)])}
+    peer_env = {**env, "CS330_INPROCESS_MODULE": module, "CS330_INPROCESS_GOLDEN": str(assignment / "golden"),
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "solutions" / args.hw), str(ROOT)])}
     with tempfile.TemporaryDirectory() as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
         grade_cmd = [sys.executable, "-m", "autograder.cli", "grade", args.hw, str(ROOT / "solutions" / args.hw),
                      "--results", str(Path(tmp) / "results.json")]
-        peer_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "inprocess_plugin",
+        peer_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "autograder.inprocess",
                     "-c", str(ini), "--rootdir", str(assignment / "tests"), str(assignment / "tests")]
         grade_times, peer_times = [], []
         for _ in range(args.repeat):
