@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 from autograder.assignment import Assignment
-from autograder.grading import run_tests
+from autograder.grading import PYTEST_OK, run_tests
 from autograder.markers import has_markers, strip_markers
 
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", "runs", ".pytest_cache"}
@@ -73,7 +73,7 @@ def record_golden(assignment: Assignment, dest: Path) -> list[dict]:
     """Run every test on the reference solution, storing golden values and the manifest in dest."""
     run = run_tests(assignment, assignment.solution_dir, "all", record=True, golden_dir=dest)
     failing = [v for v in run.verdicts if v.get("status") not in ("passed", "xfailed")]
-    if run.timed_out or failing or not run.verdicts:
+    if run.timed_out or run.returncode not in PYTEST_OK or failing or not run.verdicts:
         details = "\n".join(f"  {v.get('nodeid')}: {v.get('status')}: {v.get('output', '')[:300]}"
                             for v in failing)
         raise BuildError(f"the reference solution does not pass its own tests:\n{details}\n{run.log[-2000:]}")
@@ -117,9 +117,9 @@ def starter_members(assignment: Assignment) -> dict[str, Path]:
     """Archive name -> file for the students' zip: starter code, handout, public tests and golden."""
     members = {f"{assignment.id}/{rel}": assignment.starter_dir / rel
                for rel in source_files(assignment.starter_dir)}
-    for test in sorted(assignment.tests_dir.glob("test_*.py")):
+    for test in sorted(assignment.tests_dir.glob("*.py")):
         if "hidden" in test.name:
-            continue
+            continue  # hidden tests and their helpers never reach students
         members[f"{assignment.id}/tests/{test.name}"] = test
         golden = assignment.golden_dir / f"{test.stem}.pt"
         if golden.is_file():
@@ -145,11 +145,12 @@ def build(assignment: Assignment, dist: Path, golden: bool = True) -> dict[str, 
     write_starter(assignment)
     if golden:
         write_golden(assignment)
-    for name, path in autograder_members(assignment).items():
+    members = autograder_members(assignment)
+    for name, path in members.items():
         if isinstance(path, Path) and path.suffix == ".py" and not name.startswith("autograder/") \
                 and has_markers(path.read_text()):
             raise BuildError(f"{path} still has solution markers; it must not ship")
-    auto = write_zip(dist / f"{assignment.id}-autograder.zip", autograder_members(assignment),
+    auto = write_zip(dist / f"{assignment.id}-autograder.zip", members,
                      executable=("run_autograder", "setup.sh"))
     starter = write_zip(dist / f"{assignment.id}-starter.zip", starter_members(assignment))
     print(f"built {assignment.id}: {auto} and {starter}", file=sys.stderr)

@@ -7,6 +7,7 @@ but never expected values.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -58,11 +59,16 @@ def expect_close(got: Any, expected: Any, name: str, atol: float = 1e-5, rtol: f
     elif isinstance(expected, float):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
-        if type(got) not in (int, float) or not abs(got - expected) <= atol + rtol * abs(expected):
+        if not _is_real(got) or not abs(float(got) - expected) <= atol + rtol * abs(expected):
             raise SubmissionError(f"{name} is {_show(got)}; {_expected(expected)} "
                                   f"(atol={atol:g}, rtol={rtol:g})")
-    elif got != expected or type(got) is not type(expected):
+    elif type(got) is not type(expected) or got != expected:
         raise SubmissionError(f"{name} is {_show(got)}; {_expected(expected)}")
+
+
+def _is_real(value: Any) -> bool:
+    """True for a real number (Python or numpy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _expected(expected: Any) -> str:

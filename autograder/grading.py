@@ -23,10 +23,11 @@ from autograder import __version__
 from autograder.assignment import Assignment
 from autograder.intake import take_in
 from autograder.policy import Decision, decide, load_metadata, submission_info
-from autograder.results import build_results, read_verdicts, totals, write_atomic
+from autograder.results import NO_VERDICT, build_results, read_verdicts, totals, write_atomic
 from autograder.sandbox import choose_mode, protections_for, warn_if_unprivileged
 
 PYTEST_OK = (0, 1, 5)  # all passed, some failed, no tests collected
+PYTEST_BROKEN = (3, 4)  # pytest's internal error or usage error: the grader itself is broken
 
 
 class GraderFailure(RuntimeError):
@@ -97,9 +98,20 @@ def run_tests(assignment: Assignment, code_dir: Path, scope: str = "all", sandbo
             out, _ = proc.communicate()
         verdicts, session = read_verdicts(verdicts_path)
     log = out.decode(errors="replace")
-    if not timed_out and proc.returncode not in PYTEST_OK:
+    if not timed_out and proc.returncode in PYTEST_BROKEN:
         raise GraderFailure(f"pytest could not run the tests (exit {proc.returncode}):\n{log[-3000:]}")
     return TestRun(verdicts, session, proc.returncode, log, timed_out)
+
+
+def stop_reason(run: TestRun, assignment: Assignment) -> str | None:
+    """Why the test run ended early (for results.json), or None when it finished normally."""
+    if run.timed_out:
+        return (f"Grading stopped at the total time limit of {assignment.limits.total_timeout_s:g} s; "
+                "tests that had not finished score 0.")
+    if run.returncode not in PYTEST_OK:
+        return (f"The grading process was killed (exit {run.returncode}), most likely by the machine's "
+                "memory limit; tests that had not finished score 0. Reduce the memory your code uses.")
+    return None
 
 
 def grade(assignment: Assignment, submission: Path, results_path: Path, scope: str = "all",
@@ -116,9 +128,9 @@ def grade(assignment: Assignment, submission: Path, results_path: Path, scope: s
         intake = take_in(submission, assignment.files, Path(tmp) / "submission")
         run = run_tests(assignment, Path(tmp) / "submission", scope, mode)
     problems = list(intake.problems)
-    if run.timed_out:
-        problems.append(f"Grading stopped after the total time limit of "
-                        f"{assignment.limits.total_timeout_s:g} s; unfinished tests score 0.")
+    stopped = stop_reason(run, assignment)
+    if stopped:
+        problems.append(stopped)
     extra = {
         "assignment": assignment.id,
         "scope": scope,
@@ -132,8 +144,8 @@ def grade(assignment: Assignment, submission: Path, results_path: Path, scope: s
     }
     if info:
         extra["submission"] = submission_info(info)
-    results = build_results(run.verdicts, load_manifest(assignment, scope), extra,
-                            time.monotonic() - started, problems + list(decision.messages))
+    results = build_results(run.verdicts, load_manifest(assignment, scope), extra, time.monotonic() - started,
+                            problems + list(decision.messages), no_verdict=stopped or NO_VERDICT)
     if decision.multiplier != 1.0:
         results["score"] = round(totals(results)[0] * decision.multiplier, 4)
     write_atomic(results, results_path)

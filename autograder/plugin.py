@@ -148,6 +148,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             _GRADER.numbers[item.nodeid] = str(base)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the sandbox before the first test, so its start-up does not count against a test."""
+    if _GRADER is not None and any("student" in getattr(i, "fixturenames", ()) for i in session.items):
+        _GRADER.sandbox_session()
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     """A test file that fails to import is a grader error; record it as a verdict."""
     if _GRADER is not None and report.failed:
@@ -230,8 +236,9 @@ def _verdict(item: pytest.Item, grader: Grader, context: TestContext, visibility
              duration: float) -> dict:
     """The verdict of one finished item."""
     func = getattr(item, "obj", None)
-    weight = float(getattr(func, "__weight__", 0.0) or 0.0)
     status = _status(grader.reports.pop(item.nodeid, []))
+    graded = status not in ("xfailed", "xpassed")  # an xfail-marked test is disabled: worth nothing
+    weight = float(getattr(func, "__weight__", 0.0) or 0.0) if graded else 0.0
     error = grader.errors.pop(item.nodeid, None)
     passed = status in ("passed", "xfailed")
     partial = func.__dict__.get("__score__") if func is not None else None
@@ -276,8 +283,8 @@ def _output(item: pytest.Item, status: str, error: BaseException | None, context
         text = ""
     elif status in ("skipped", "xfailed", "xpassed"):
         text = {"skipped": "This test was skipped, so it earned no points.",
-                "xfailed": "Expected failure.",
-                "xpassed": "This test was expected to fail but passed."}[status]
+                "xfailed": "Expected failure: this test is not graded.",
+                "xpassed": "This test was expected to fail but passed; it is not graded."}[status]
     elif isinstance(error, SubmissionError):
         text = str(error)
     elif isinstance(error, AssertionError):

@@ -57,10 +57,11 @@ def load_metadata(path: Path | None) -> dict:
 
 
 def submission_info(metadata: dict) -> dict:
-    """Who submitted and when, for results.json extra_data."""
+    """Who submitted and when, for results.json extra_data (absent fields are left out)."""
     users = metadata.get("users") or []
-    return {"id": metadata.get("id"), "created_at": metadata.get("created_at"),
+    info = {"id": metadata.get("id"), "created_at": metadata.get("created_at"),
             "users": [u.get("email") or u.get("name") for u in users if isinstance(u, dict)]}
+    return {key: value for key, value in info.items() if value is not None}
 
 
 def days_late(metadata: dict) -> int:
@@ -73,21 +74,31 @@ def days_late(metadata: dict) -> int:
     return max(0, math.ceil((created - due) / DAY))
 
 
-def recent_submissions(metadata: dict) -> list[datetime]:
-    """Times of the previous submissions that were graded (no autograder error) in the 24 h before this one."""
-    try:
-        created = parse_time(metadata["created_at"])
-    except (KeyError, TypeError, ValueError):
-        return []
-    recent = []
+def graded_history(policy: Policy, metadata: dict) -> list[tuple[datetime, float | None]]:
+    """(time, score) of the previous submissions that were graded, oldest first.
+
+    Replays the rate limit over the history in time order, so refused submissions (and ones that
+    hit an autograder error) never count toward the limit.
+    """
+    history = []
     for previous in metadata.get("previous_submissions") or []:
         try:
             moment = parse_time(previous["submission_time"])
         except (KeyError, TypeError, ValueError):
             continue
-        if not previous.get("autograder_error") and created - DAY < moment <= created:
-            recent.append(moment)
-    return sorted(recent)
+        if not previous.get("autograder_error"):
+            score = previous.get("score")
+            history.append((moment, float(score) if _is_number(score) else None))
+    graded: list[tuple[datetime, float | None]] = []
+    for moment, score in sorted(history, key=lambda item: item[0]):
+        if not policy.max_submissions_per_day or len(_within_day(graded, moment)) < policy.max_submissions_per_day:
+            graded.append((moment, score))
+    return graded
+
+
+def _within_day(graded: list[tuple[datetime, float | None]], moment: datetime) -> list[datetime]:
+    """Times of graded submissions in the 24 hours before moment."""
+    return [t for t, _ in graded if moment - DAY < t <= moment]
 
 
 def decide(policy: Policy, metadata: dict) -> Decision:
@@ -95,16 +106,19 @@ def decide(policy: Policy, metadata: dict) -> Decision:
     if not metadata:
         return Decision()
     if policy.max_submissions_per_day > 0:
-        recent = recent_submissions(metadata)
+        try:
+            created = parse_time(metadata["created_at"])
+        except (KeyError, TypeError, ValueError):
+            created = None
+        graded = graded_history(policy, metadata)
+        recent = _within_day(graded, created) if created else []
         if len(recent) >= policy.max_submissions_per_day:
-            previous = metadata.get("previous_submissions") or [{}]
-            kept = previous[-1].get("score")
-            kept = float(kept) if isinstance(kept, (int, float, str)) and _is_number(kept) else 0.0
-            opens = recent[-policy.max_submissions_per_day] + DAY
+            kept = next((score for _, score in reversed(graded) if score is not None), 0.0)
+            opens = sorted(recent)[-policy.max_submissions_per_day] + DAY
             return Decision(grade=False, kept_score=kept, messages=(
                 f"Rate limit: you made {len(recent)} graded submissions in the last 24 hours (the limit "
-                f"is {policy.max_submissions_per_day}). This one was not graded and your score stays "
-                f"{kept:g}. You can submit again after {opens.isoformat()}.",))
+                f"is {policy.max_submissions_per_day}). This one was not graded; your previous "
+                f"submission's score stands. You can submit again after {opens.isoformat()}.",))
     late = days_late(metadata)
     if late and policy.late_penalty_per_day > 0:
         lost = min(policy.late_penalty_max, policy.late_penalty_per_day * late)

@@ -18,8 +18,9 @@ from typing import Any
 import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("results_schema.json")
-NO_VERDICT = ("This test produced no result: the test run ended before reaching it "
-              "(the whole submission probably ran past the total time limit).")
+NO_VERDICT = "This test produced no result: the test run ended before reaching it."
+UNLOADABLE = ("This test's file could not be loaded by the grader (a grader error, not yours); "
+              "the course staff will look at it.")
 
 
 @lru_cache(maxsize=1)
@@ -69,33 +70,38 @@ def test_entry(verdict: dict) -> dict:
     return entry
 
 
-def missing_verdict(expected: dict) -> dict:
+def missing_verdict(expected: dict, reason: str) -> dict:
     """The verdict of a test the manifest expects but that never reported."""
-    return {**expected, "score": 0.0, "status": "no_verdict", "output": NO_VERDICT, "grader_error": False}
+    return {**expected, "score": 0.0, "status": "no_verdict", "output": reason, "grader_error": False}
 
 
 def build_results(verdicts: list[dict], manifest: list[dict] | None, extra: dict,
-                  execution_time: float, problems: list[str]) -> dict:
-    """Assemble results.json from verdicts, completing them with the manifest."""
+                  execution_time: float, problems: list[str], no_verdict: str = NO_VERDICT) -> dict:
+    """Assemble results.json from verdicts, completing them with the manifest.
+
+    The top-level output shows only what students may see before the due date: the score of the
+    visible tests, never a total that would reveal hidden ones.
+    """
     by_id = {v["nodeid"]: v for v in verdicts if not v.get("collection_error")}
+    broken_files = {v["nodeid"].split("::")[0] for v in verdicts if v.get("collection_error")}
     ordered = []
     for expected in manifest or []:
-        ordered.append(by_id.pop(expected["nodeid"], None) or missing_verdict(expected))
+        reason = UNLOADABLE if expected["nodeid"].split("::")[0] in broken_files else no_verdict
+        ordered.append(by_id.pop(expected["nodeid"], None) or missing_verdict(expected, reason))
     ordered.extend(by_id.values())
-    grader_errors = [v for v in verdicts if v.get("grader_error")]
     tests = [test_entry(v) for v in ordered]
     leaderboard = [v["leaderboard"] for v in ordered if _valid_leaderboard(v.get("leaderboard"))]
-    total = sum(t["score"] for t in tests)
-    possible = sum(t["max_score"] for t in tests)
-    summary = [f"Score: {total:g} / {possible:g}"] + problems
-    if grader_errors:
-        summary.append(f"{len(grader_errors)} test(s) hit a grader error; the course staff will look at them.")
+    visible = [t for t in tests if t["visibility"] == "visible"]
+    summary = [f"Visible tests: {sum(t['score'] for t in visible):g} / {sum(t['max_score'] for t in visible):g}"]
+    if len(visible) < len(tests):
+        summary.append("Hidden tests are graded now; their results appear after the due date.")
     results: dict[str, Any] = {
         "tests": tests,
         "execution_time": round(execution_time, 3),
-        "output": "\n".join(summary),
+        "output": "\n".join(summary + problems),
         "output_format": "text",
-        "extra_data": {**extra, "grader_errors": [v.get("nodeid", "") for v in grader_errors],
+        "extra_data": {**extra,
+                       "grader_errors": [v.get("nodeid", "") for v in verdicts if v.get("grader_error")],
                        "collection_errors": [v.get("output", "") for v in verdicts if v.get("collection_error")]},
     }
     if leaderboard:

@@ -12,7 +12,7 @@ def _sort_key(test: dict) -> tuple:
     number = test.get("number")
     if not number:
         return (1, ())
-    return (0, tuple(int(p) if p.isdigit() else p for p in number.split(".")))
+    return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in number.split(".")))
 
 
 def results_table(results: dict, show_output: bool = True, width: int = 100) -> str:

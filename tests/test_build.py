@@ -65,7 +65,8 @@ def test_starter_zip_contents(hw4, zips):
         names = set(zf.namelist())
         protonet = zf.read("hw4_protonet/protonet.py").decode()
     assert {"hw4_protonet/protonet.py", "hw4_protonet/model.py", "hw4_protonet/train.py",
-            "hw4_protonet/tests/test_public.py", "hw4_protonet/golden/test_public.pt"} <= names
+            "hw4_protonet/tests/test_public.py", "hw4_protonet/tests/protonet_cases.py",
+            "hw4_protonet/golden/test_public.pt"} <= names
     assert not any("hidden" in n for n in names)
     assert "NotImplementedError" in protonet
     assert leaked_lines(hw4, zips["starter"]) == []

@@ -62,6 +62,17 @@ def test_rate_limit_counts_graded_submissions_in_the_last_day():
                                       previous=recent + [previous("2026-11-19T19:00:00Z", score=17.5)]))
     assert not blocked.grade and blocked.kept_score == 17.5
     assert "2026-11-20T10:00:00+00:00" in blocked.messages[0]
+    assert "17.5" not in blocked.messages[0]  # the message never shows a total that hidden tests feed
+
+
+def test_refused_submissions_do_not_extend_the_lockout():
+    """A refused attempt is not a graded submission: the next day the student may submit again."""
+    policy = Policy(max_submissions_per_day=3)
+    history = [previous("2026-11-19T10:00:00Z", 5.0), previous("2026-11-19T12:00:00Z", 6.0),
+               previous("2026-11-19T13:00:00Z", 7.0), previous("2026-11-19T20:00:00Z", 7.0)]  # last: refused
+    assert decide(policy, metadata("2026-11-20T10:00:01Z", previous=list(reversed(history)))).grade
+    blocked = decide(policy, metadata("2026-11-19T23:00:00Z", previous=history))
+    assert not blocked.grade and blocked.kept_score == 7.0
 
 
 def test_grading_applies_the_late_penalty(hw4, tmp_path):

@@ -56,7 +56,8 @@ def protonet_loss(
 
     loss: scalar, the mean cross-entropy of the query logits against query_labels; it must be
         differentiable with respect to both support_features and query_features.
-    accuracy: scalar in [0, 1], the fraction of queries whose nearest prototype is their class.
+    accuracy: 0-dim tensor in [0, 1] (not a Python float), the fraction of queries whose nearest
+        prototype is their class.
     support_features: (N*K, D); support_labels: (N*K,) int64; query_features: (Q, D);
     query_labels: (Q,) int64, all labels in [0, n_way).
     """

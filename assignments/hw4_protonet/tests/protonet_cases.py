@@ -6,10 +6,14 @@ import torch
 
 
 def episode_features(seed: int, n_way: int, k_shot: int, q_queries: int, dim: int,
-                     dtype: torch.dtype = torch.float32, grouped: bool = True):
-    """Return (support, support_y, query, query_y) with class-dependent features."""
+                     dtype: torch.dtype = torch.float32, grouped: bool = True, spread: float = 2.0):
+    """Return (support, support_y, query, query_y) with class-dependent features.
+
+    spread scales the distance between class centres: small values make overlapping classes
+    (a loss far from 0 and an accuracy below 1).
+    """
     gen = torch.Generator().manual_seed(seed)
-    centers = torch.randn(n_way, dim, generator=gen, dtype=torch.float64) * 2.0
+    centers = torch.randn(n_way, dim, generator=gen, dtype=torch.float64) * spread
     support_y = torch.arange(n_way).repeat_interleave(k_shot)
     query_y = torch.arange(n_way).repeat_interleave(q_queries)
     if not grouped:
@@ -37,24 +41,25 @@ def class_pool(seed: int, n_classes: int, sizes: tuple[int, int]) -> torch.Tenso
 
 
 def episode_problems(result, class_ids: torch.Tensor, n_way: int, k_shot: int, q_queries: int) -> list[str]:
-    """Everything wrong with a sample_episode result (empty list: a valid episode)."""
+    """The episode properties a sample_episode result violates (empty list: a valid episode).
+
+    A result of the wrong structure (not four int64 tensors of the right sizes, or indices out of
+    range) raises SubmissionError instead: it earns no partial credit.
+    """
     from autograder.checks import expect_tensor
     from autograder.submission import SubmissionError
 
     if not isinstance(result, (tuple, list)) or len(result) != 4:
-        return ["sample_episode should return a tuple (support_idx, support_y, query_idx, query_y)"]
+        raise SubmissionError("sample_episode should return a tuple (support_idx, support_y, query_idx, query_y)")
     names = ("support_idx", "support_y", "query_idx", "query_y")
     sizes = (n_way * k_shot, n_way * k_shot, n_way * q_queries, n_way * q_queries)
-    try:
-        for value, name, size in zip(result, names, sizes):
-            expect_tensor(value, name, (size,), torch.int64)
-    except SubmissionError as exc:
-        return [str(exc)]
+    for value, name, size in zip(result, names, sizes):
+        expect_tensor(value, name, (size,), torch.int64)
     s_idx, s_y, q_idx, q_y = result
     problems = []
     everything = torch.cat([s_idx, q_idx])
     if everything.min() < 0 or everything.max() >= len(class_ids):
-        return ["indices must lie in [0, len(class_ids))"]
+        raise SubmissionError("support_idx and query_idx must lie in [0, len(class_ids))")
     if len(set(everything.tolist())) != len(everything):
         problems.append("an example was picked twice (support and query examples must all be distinct)")
     labels = torch.cat([s_y, q_y])
