@@ -23,14 +23,14 @@ from autograder.checks import expect_close
 from autograder.golden import GoldenStore
 
 
-def to_device(value: Any, device: str) -> Any:
-    """value with every tensor moved to device (containers rebuilt, other values kept)."""
+def to_device(value: Any, device: str, copy: bool = False) -> Any:
+    """value with every tensor moved to device (copied when copy; containers rebuilt)."""
     if isinstance(value, torch.Tensor):
-        return value.to(device)
+        return value.detach().to(device, copy=True) if copy else value.to(device)
     if isinstance(value, (list, tuple)):
-        return type(value)(to_device(v, device) for v in value)
+        return type(value)(to_device(v, device, copy) for v in value)
     if isinstance(value, dict):
-        return {k: to_device(v, device) for k, v in value.items()}
+        return {k: to_device(v, device, copy) for k, v in value.items()}
     return value
 
 
@@ -47,15 +47,21 @@ class InProcessFunction:
 
     def with_grad(self, *args: Any, wrt: list[tuple], output: int | None = None, **kwargs: Any) -> tuple[Any, list]:
         """Like the sandbox proxy's with_grad: (value, gradients of the selected scalar output)."""
-        args = list(to_device(args, self.device))
-        leaves = []
-        for (index,) in wrt:
-            args[index] = args[index].detach().clone().requires_grad_(True)
-            leaves.append(args[index])
+        args = to_device(args, self.device, copy=True)  # fresh leaves: the test's inputs stay untouched
+        leaves = [_at(args, path).requires_grad_(True) for path in wrt]
         value = self.function(*args, **to_device(kwargs, self.device))
         selected = value if output is None else value[output]
         grads = torch.autograd.grad(selected, leaves, allow_unused=True)
         return to_device(value, "cpu"), [None if g is None else g.detach().cpu() for g in grads]
+
+
+def _at(value: Any, path: tuple) -> torch.Tensor:
+    """The tensor at an index path into nested arguments, e.g. (0,) or (2, 1)."""
+    for key in path:
+        value = value[key]
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        raise TypeError(f"gradient requested for a non-float argument at {path}")
+    return value
 
 
 class InProcessModule:
@@ -76,7 +82,7 @@ class DeviationGolden:
 
     def check(self, key: str, value: Any, name: str | None = None, atol: float = 1e-5, rtol: float = 1e-4) -> None:
         """Record |value - golden| (max over entries) with the tolerance, then compare as grading does."""
-        expected = self.store._module(self.module)[f"{self.nodeid}::{key}"]
+        expected = self.store.expected(self.module, self.nodeid, key)
         if self.report:
             with open(self.report, "a") as handle:
                 handle.write(json.dumps({"test": self.nodeid, "key": key, "max_abs_dev": max_deviation(value, expected),
