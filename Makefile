@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CS330 := $(VENV)/bin/cs330
 
-.PHONY: setup sandbox-tools demo test build check bench clean
+.PHONY: setup sandbox-tools demo test build check bench clean image
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ check: setup
 
 bench: setup
 	$(PY) bench/grading_overhead.py
+
+# The Gradescope image of one assignment, built locally with podman on a Debian base (root; installs
+# podman, runc and debootstrap when missing): make image HW=hw4_protonet. See docker/build_image.sh.
+image: setup
+	bash docker/build_image.sh $(or $(HW),hw4_protonet)
 
 clean:
 	rm -rf $(VENV) dist build

@@ -1,4 +1,4 @@
-"""The `cs330` command: list, build, grade, test, submit, check, train, data, demo."""
+"""The `cs330` command: list, build, grade, grade-batch, report, test, submit, check, new, train, data, demo."""
 
 from __future__ import annotations
 
@@ -151,6 +151,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grade_batch(args: argparse.Namespace) -> int:
+    """Grade a folder of submissions or a Gradescope export N at a time; write grades.csv."""
+    from autograder.batch import BatchError, describe, grade_batch
+
+    a = _assignment(args)
+    try:
+        summary = grade_batch(a, Path(args.submissions), Path(args.out), jobs=args.jobs, container=args.container,
+                              only_latest=args.only_latest, sandbox=args.sandbox)
+    except BatchError as exc:
+        print(f"cs330 grade-batch: {exc}", file=sys.stderr)
+        return 2
+    print(describe(summary), file=sys.stderr)
+    if summary.interrupted:
+        return 130
+    return 1 if summary.count("grader_error") else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Per-test pass rates and the score distribution of a grade-batch folder (Markdown and PNG)."""
+    from autograder.report import ReportError, write_report
+
+    try:
+        markdown, paths = write_report(Path(args.dir))
+    except ReportError as exc:
+        print(f"cs330 report: {exc}", file=sys.stderr)
+        return 2
+    print(markdown)
+    print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Scaffold a new assignment and its reference solution."""
+    from autograder.scaffold import ScaffoldError, next_steps, scaffold
+
+    try:
+        written = scaffold(args.hw_id, Path(args.root).resolve())
+    except ScaffoldError as exc:
+        print(f"cs330 new: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    print(next_steps(args.hw_id), file=sys.stderr)
+    return 0
+
+
 class _Subcommands:
     """Adds subcommands that all accept the common options (--root, --sandbox)."""
 
@@ -208,6 +254,23 @@ def parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="build, then grade reference and starter of every assignment")
     dm.add_argument("--dist", default=str(REPO_ROOT / "dist"))
     dm.set_defaults(func=cmd_demo)
+    gb = sub.add_parser("grade-batch", help="grade a folder of submissions or a Gradescope export zip")
+    gb.add_argument("hw")
+    gb.add_argument("submissions", help="a folder with one sub-folder or zip per submission, or a "
+                                        "Gradescope export zip (or its unzipped folder)")
+    gb.add_argument("--out", required=True, help="folder for grades.csv and each submission's results.json "
+                                                 "and grade.log; rerun with the same folder to resume")
+    gb.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time (default 1)")
+    gb.add_argument("--container", metavar="IMAGE", help="grade each submission inside this container image")
+    gb.add_argument("--only-latest", action="store_true",
+                    help="grade only each student's newest submission (created_at in submission_metadata.yml)")
+    gb.set_defaults(func=cmd_grade_batch)
+    rp = sub.add_parser("report", help="per-test pass rates and score distribution of a grade-batch folder")
+    rp.add_argument("dir", help="the --out folder of grade-batch")
+    rp.set_defaults(func=cmd_report)
+    nw = sub.add_parser("new", help="scaffold assignments/HW_ID and solutions/HW_ID")
+    nw.add_argument("hw_id", help="a Python identifier such as hw6_maml")
+    nw.set_defaults(func=cmd_new)
     return p
 
 
