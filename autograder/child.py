@@ -10,6 +10,8 @@ Copied next to wire.py into a runtime folder the child can read: standard librar
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import importlib
 import inspect
 import io
@@ -37,6 +39,7 @@ import wire  # noqa: E402
 OUTPUT_LIMIT = 64 * 1024
 MAX_REPLY = 512 << 20
 MEMORY_MARKERS = ("can't allocate memory", "out of memory", "cannot allocate memory")
+REPLY_FIELDS = ("status", "message", "traceback", "stage", "type")  # all the grader reads, all strings
 
 
 def vm_size_mb() -> int:
@@ -62,6 +65,63 @@ def apply_limits(config: dict, baseline_mb: int) -> None:
     cap(resource.RLIMIT_CORE, 0)
     if config.get("uid") is not None:
         cap(resource.RLIMIT_NPROC, int(config["nproc"]))
+
+
+# seccomp for the worker: (audit arch, unshare, clone, clone3, memfd_create, shmget) syscall numbers
+SYSCALLS = {"x86_64": (0xC000003E, 272, 56, 435, 319, 29), "aarch64": (0xC00000B7, 97, 220, 435, 279, 194)}
+CLONE_NEWUSER = 0x10000000
+
+
+def restrict_syscalls() -> None:
+    """Refuse, for this process and its children, what escapes the memory limit or widens the kernel.
+
+    A new user namespace would make the worker root there: it could mount a tmpfs of any size
+    (memory that RLIMIT_AS does not count) and reach kernel code kept from unprivileged users.
+    memfd_create and SysV shmget also hold memory outside RLIMIT_AS (shm segments even outlive
+    the call). clone3 gets ENOSYS so that libc falls back to clone, whose flags the filter sees.
+    """
+    arch = SYSCALLS.get(os.uname().machine)
+    if arch is None:
+        return
+    audit, unshare, clone, clone3, memfd_create, shmget = arch
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, refuse, absent = 0x7FFF0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+    program = [
+        (ld, 0, 0, 4), (jeq, 1, 0, audit), (ret, 0, 0, refuse),  # another ABI (i386, ...): refuse
+        (ld, 0, 0, 0), (jge, 0, 1, 0x40000000), (ret, 0, 0, refuse),  # x32 system calls: refuse
+        (jeq, 0, 1, clone3), (ret, 0, 0, absent),
+        (jeq, 5, 0, memfd_create), (jeq, 4, 0, shmget),
+        (jeq, 1, 0, unshare), (jeq, 0, 3, clone),
+        (ld, 0, 0, 16), (jset, 0, 1, CLONE_NEWUSER),  # the flags (first argument, low 32 bits)
+        (ret, 0, 0, refuse), (ret, 0, 0, allow),
+    ]
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(program))(*[Filter(*op) for op in program])
+    prog = Program(len(program), filters)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER
+    if prctl(38, 1, None, 0, 0) != 0 or prctl(22, 2, ctypes.addressof(prog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "could not install the seccomp filter")
+
+
+def prefer_oom_kill() -> None:
+    """Under memory pressure, let the kernel kill the student's processes before the grader's.
+
+    RLIMIT_AS bounds each process, not their sum: with forks a call can use nproc times memory_mb.
+    """
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
 
 
 def drop_privileges(config: dict) -> None:
@@ -208,7 +268,12 @@ def worker(request: dict, config: dict, baseline_mb: int, result_fd: int, output
         sys.stderr = sys.stdout
         os.chdir(config["workdir"])
         apply_limits(config, baseline_mb)
+        prefer_oom_kill()
         drop_privileges(config)
+        try:
+            restrict_syscalls()
+        except OSError:
+            pass  # defence in depth only: a kernel or container that refuses seccomp still grades
         torch.set_num_threads(int(config["threads"]))
         seed_everything(int(request["seed"]))
     except BaseException as exc:  # noqa: BLE001 - the sandbox itself failed: say so, never run the call
@@ -337,9 +402,11 @@ def interpret(data: bytes, status: int | None, timed_out: bool) -> dict:
         payload = wire.read_frame(stream)
         if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
             raise ValueError("malformed reply")
+        # student code can write this reply itself: pass on only the known string fields
+        reply = {key: reply[key] for key in REPLY_FIELDS if isinstance(reply.get(key), str)}
         reply["payload"] = payload
         return reply
-    except (EOFError, ValueError):
+    except (EOFError, ValueError, RecursionError):  # a reply nested too deep must not end the server
         pass
     if status is not None and os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)

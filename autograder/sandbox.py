@@ -33,6 +33,23 @@ SANDBOX_USER = "cs330-sandbox"
 START_TIMEOUT_S = 120.0
 GRACE_S = 10.0
 RUNTIME_FILES = ("child.py", "wire.py")
+# Cleans up after a grader that dies without close() (grading.py SIGKILLs pytest at the total time
+# limit): waits for EOF on stdin, then kills the sandbox user's processes and removes the session.
+# It holds the uid slot's lock until it is done, so no other sandbox gets the uid meanwhile.
+WATCHDOG = """\
+import os, shutil, signal, sys
+session, uid, gid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if not os.read(0, 1):
+    if uid >= 0:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([]); os.setgid(gid); os.setuid(uid); os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+    shutil.rmtree(session, ignore_errors=True)
+"""
 
 
 @dataclass(frozen=True)
@@ -231,6 +248,12 @@ class Sandbox:
         self.workdir = self.session / "work"
         self._proc: subprocess.Popen | None = None
         self._buffer = b""
+        uid, gid = self.uid_gid or (-1, -1)
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", WATCHDOG, str(self.session), str(uid), str(gid)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, pass_fds=(self._uid_lock.fileno(),) if self._uid_lock else (),
+        )
         self._prepare(files)
 
     def _prepare(self, files: dict[str, Path]) -> None:
@@ -368,12 +391,12 @@ class Sandbox:
         except TimeoutError:
             self._kill()
             return CallOutcome("timeout", message=f"no result within {timeout:g} s")
-        except (EOFError, BrokenPipeError, ValueError, OSError) as exc:
-            self._kill()
+        except (EOFError, BrokenPipeError, ValueError, OSError, RecursionError) as exc:
+            self._kill()  # also when a frame was unreadable: the next call must not read its leftovers
             return CallOutcome("worker_lost", message=f"the sandbox process died during the call ({exc})")
-        return self._outcome(reply, payload, timeout)
+        return self._outcome(reply, payload, timeout, grad)
 
-    def _outcome(self, reply: dict, payload: bytes, timeout: float) -> CallOutcome:
+    def _outcome(self, reply: dict, payload: bytes, timeout: float, grad: dict | None = None) -> CallOutcome:
         """Build a CallOutcome from the fork server's reply."""
         def text(key: str, limit: int = 4000) -> str:
             value = reply.get(key, "")
@@ -395,6 +418,15 @@ class Sandbox:
                 outcome.value, outcome.grads = decoded["value"], decoded["grads"]
             except (wire.WireError, KeyError, TypeError, IndexError) as exc:
                 return CallOutcome("bad_value", message=f"the returned value could not be read: {exc}")
+            # student code can write the reply itself: tests rely on one gradient (or None) per wrt
+            grads, wanted = outcome.grads, len(grad["wrt"]) if grad else None
+            if wanted is None:
+                matches = grads is None
+            else:
+                matches = type(grads) is list and len(grads) == wanted and \
+                    all(g is None or isinstance(g, wire.torch.Tensor) for g in grads)
+            if not matches:
+                return CallOutcome("bad_value", message="the gradients sent back do not match the request")
         return outcome
 
     def _kill(self) -> None:
@@ -417,6 +449,12 @@ class Sandbox:
         """Stop the fork server and delete the session folder."""
         self._kill()
         shutil.rmtree(self.session, ignore_errors=True)
+        if self._watchdog.poll() is None:
+            try:
+                self._watchdog.communicate(b"x", timeout=10)  # done here: it exits without acting
+            except (OSError, subprocess.TimeoutExpired):
+                self._watchdog.kill()
+                self._watchdog.wait()
         if self._uid_lock is not None:
             self._uid_lock.close()
             self._uid_lock = None
