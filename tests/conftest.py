@@ -10,6 +10,9 @@ import pytest
 from autograder.assignment import REPO_ROOT, Assignment, load_assignment
 from autograder.grading import grade
 
+# tests/attacks/ holds hostile submissions that test_attacks.py grades: never collect or import them.
+collect_ignore = ["attacks"]
+
 FAST_LIMITS = {"call_timeout_s": 3.0, "test_timeout_s": 10.0, "total_timeout_s": 300.0, "memory_mb": 256}
 
 
