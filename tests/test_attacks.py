@@ -1,8 +1,9 @@
 """Attack corpus: hostile hw4_protonet submissions score 0 and cannot hurt the grader.
 
-Each file in tests/attacks/hw4_protonet/ is a complete protonet.py: the reference solution with one
-attack inserted where it aims (at import time or inside a graded function); its docstring says what
-it does and what it should get. Every attack is graded exactly as on Gradescope: `run_autograder`
+Each file in tests/attacks/hw4_protonet/ holds one attack: a docstring saying what it does and what
+it should get, then the code that runs at import time and/or the graded functions it redefines. The
+submission is the reference solution with the attack appended (later definitions win), so every
+function the attack leaves alone is correct. Every attack is graded exactly as on Gradescope: `run_autograder`
 from the built autograder zip, unpacked into a private AUTOGRADER_ROOT, as root, so student code
 runs as an unprivileged sandbox uid (inside bubblewrap where it works). For each attack:
 
@@ -366,12 +367,18 @@ def unpack(zip_path: Path, root: Path, limits: dict) -> None:
     os.chmod(root / "results", 0o700)
 
 
+def attack_submission(name: str) -> str:
+    """The submitted protonet.py: the reference solution followed by the attack's code."""
+    reference = (REPO_ROOT / "solutions" / HW / "protonet.py").read_text()
+    return reference + "\n\n# ---- attack " + name + " ----\n" + (ATTACKS / f"{name}.py").read_text()
+
+
 def grade_attack(name: str, zip_path: Path, base: Path) -> Graded:
     """Grade one attack through run_autograder and record what it did."""
     spec, graded = SPECS[name], Graded(name)
     root = base / name / "autograder"
     unpack(zip_path, root, spec.limits)
-    source = (ATTACKS / f"{name}.py").read_text()
+    source = attack_submission(name)
     listener = Listener() if "@@PORT@@" in source else None
     source = (source.replace("@@AUTOGRADER_ROOT@@", str(root)).replace("@@REPO_ROOT@@", str(REPO_ROOT))
               .replace("@@PORT@@", str(listener.port if listener else 0)))
@@ -448,15 +455,13 @@ def graded(zips, tmp_path_factory, request) -> dict[str, Graded]:
 
 
 def test_corpus_files_match_the_specs():
-    """One file per attack, each a full protonet.py that starts with a docstring saying what it gets."""
+    """One file per attack, each starting with a docstring saying what it gets; each submission compiles."""
     names = {p.stem for p in ATTACKS.glob("a*.py")}
     assert names == set(SPECS)
     for name in names:
         text = (ATTACKS / f"{name}.py").read_text()
         assert text.startswith('"""Attack ') and "Expected:" in text.split('"""')[1], name
-        for function in ("compute_prototypes", "squared_euclidean_distances", "protonet_logits",
-                         "protonet_loss", "sample_episode"):
-            assert f"def {function}(" in text, (name, function)
+        compile(attack_submission(name), f"{name}.py", "exec")
     assert {group_of(n) for n in WEIGHTS} == ALL and sum(WEIGHTS.values()) == 31.0
 
 
