@@ -7,9 +7,9 @@ CS330 := $(VENV)/bin/cs330
 
 .PHONY: setup sandbox-tools demo test build check bench clean image
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
 	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
@@ -35,7 +35,7 @@ build: setup
 	$(CS330) build
 
 check: setup
-	$(CS330) check hw4_protonet
+	$(CS330) check $(HW)
 
 bench: setup
 	$(PY) bench/grading_overhead.py

@@ -15,6 +15,7 @@ from autograder.policy import Policy
 from autograder.sandbox import Limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SUPPORT_SUFFIXES = (".py", ".pt")  # provided modules and artifacts (e.g. pretrained weights)
 
 
 class AssignmentError(ValueError):
@@ -75,14 +76,18 @@ class Assignment:
         return self.root / "starter_code" / self.id
 
     def support_files(self) -> dict[str, Path]:
-        """Provided files the graded code may import: the starter's files that are not submitted."""
+        """Provided files the graded code may use: the starter's modules and artifacts that are not submitted."""
         if not self.starter_dir.is_dir():
             return {}
         return {
             p.name: p
-            for p in sorted(self.starter_dir.glob("*.py"))
-            if p.name not in self.files
+            for p in sorted(self.starter_dir.iterdir())
+            if p.is_file() and p.suffix in SUPPORT_SUFFIXES and p.name not in self.files
         }
+
+    def harness_files(self) -> dict[str, Path]:
+        """Test harness modules (tests/*_harness.py): trusted helpers that run in the sandbox."""
+        return {p.name: p for p in sorted(self.tests_dir.glob("*_harness.py"))}
 
 
 def load_assignment(hw: str, root: Path = REPO_ROOT) -> Assignment:

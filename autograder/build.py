@@ -9,13 +9,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from autograder.artifacts import build_artifacts, stale_artifacts
 from autograder.assignment import Assignment
 from autograder.grading import PYTEST_OK, run_tests
 from autograder.markers import has_markers, strip_markers
+from autograder.notebook import questions, questions_json, starter_notebook
 
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", "runs", ".pytest_cache"}
 GRADESCOPE_DIR = Path(__file__).with_name("gradescope")
 ENGINE_FILES = ("*.py", "*.json")
+TEST_SUFFIXES = (".py", ".pt")  # test modules and the fixtures they load
 
 
 class BuildError(RuntimeError):
@@ -37,6 +40,8 @@ def render_starter(assignment: Assignment) -> dict[str, bytes]:
         data = (assignment.solution_dir / rel).read_bytes()
         if rel.suffix == ".py":
             data = strip_markers(data.decode(), str(rel)).encode()
+        elif rel.suffix == ".ipynb":
+            data = starter_notebook(data, str(rel))
         files[str(rel)] = data
     handout = assignment.folder / "README.md"
     if handout.is_file():
@@ -62,11 +67,16 @@ def write_starter(assignment: Assignment) -> list[Path]:
 
 
 def starter_in_sync(assignment: Assignment) -> list[str]:
-    """Names of starter files that differ from what the solution generates (empty: in sync)."""
+    """Names of starter files that differ from what the solution generates (empty: in sync).
+
+    Build artifacts (`[build] artifacts`) are compared by recipe, not rebuilt: weights trained on another
+    CPU may differ bit-wise, so a stale recipe is reported and the committed bytes are compared as files.
+    """
     expected = render_starter(assignment)
+    stale = [f"{name} (recipe changed)" for name in stale_artifacts(assignment)]
     actual = {str(rel): (assignment.starter_dir / rel).read_bytes()
               for rel in source_files(assignment.starter_dir)} if assignment.starter_dir.is_dir() else {}
-    return sorted(n for n in set(expected) | set(actual) if expected.get(n) != actual.get(n))
+    return stale + sorted(n for n in set(expected) | set(actual) if expected.get(n) != actual.get(n))
 
 
 def record_golden(assignment: Assignment, dest: Path) -> list[dict]:
@@ -81,7 +91,18 @@ def record_golden(assignment: Assignment, dest: Path) -> list[dict]:
                 for v in run.verdicts]
     (dest / "manifest.json").write_text(json.dumps({"assignment": assignment.id, "tests": manifest},
                                                    indent=2) + "\n")
+    write_questions(assignment, dest)
     return manifest
+
+
+def write_questions(assignment: Assignment, dest: Path) -> Path | None:
+    """Write dest/questions.json, the manually graded questions of the submitted notebooks (if any)."""
+    found = [q for name in assignment.files if name.endswith(".ipynb")
+             for q in questions((assignment.solution_dir / name).read_bytes(), name)]
+    if not any(name.endswith(".ipynb") for name in assignment.files):
+        return None
+    (dest / "questions.json").write_text(questions_json(found, assignment.id))
+    return dest / "questions.json"
 
 
 def write_golden(assignment: Assignment) -> list[dict]:
@@ -117,10 +138,12 @@ def starter_members(assignment: Assignment) -> dict[str, Path]:
     """Archive name -> file for the students' zip: starter code, handout, public tests and golden."""
     members = {f"{assignment.id}/{rel}": assignment.starter_dir / rel
                for rel in source_files(assignment.starter_dir)}
-    for test in sorted(assignment.tests_dir.glob("*.py")):
+    for test in sorted(p for p in assignment.tests_dir.iterdir() if p.suffix in TEST_SUFFIXES):
         if "hidden" in test.name:
             continue  # hidden tests and their helpers never reach students
         members[f"{assignment.id}/tests/{test.name}"] = test
+        if test.suffix != ".py":
+            continue  # a fixture the public tests load (e.g. tests/target_episode.pt)
         golden = assignment.golden_dir / f"{test.stem}.pt"
         if golden.is_file():
             members[f"{assignment.id}/golden/{golden.name}"] = golden
@@ -141,7 +164,9 @@ def write_zip(path: Path, members: dict[str, Path | bytes], executable: tuple[st
 
 
 def build(assignment: Assignment, dist: Path, golden: bool = True) -> dict[str, Path]:
-    """Build starter code, golden data (unless golden=False) and both zips into dist."""
+    """Build artifacts, starter code, golden data (unless golden=False) and both zips into dist."""
+    if golden:
+        build_artifacts(assignment)
     write_starter(assignment)
     if golden:
         write_golden(assignment)

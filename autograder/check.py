@@ -15,6 +15,7 @@ from autograder.assignment import Assignment
 from autograder.build import build, record_golden, starter_in_sync
 from autograder.grading import grade
 from autograder.markers import solution_lines
+from autograder.notebook import notebook_solution_lines, notebook_text
 from autograder.results import totals
 
 TIMING_KEYS = ("execution_time", "duration_s")
@@ -43,6 +44,8 @@ def leaked_lines(assignment: Assignment, archive: Path) -> list[str]:
     secret = set()
     for path in assignment.solution_dir.rglob("*.py"):
         secret.update(solution_lines(path.read_text()))
+    for path in assignment.solution_dir.rglob("*.ipynb"):
+        secret.update(notebook_solution_lines(path.read_bytes(), path.name))
     leaks = []
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
@@ -50,6 +53,8 @@ def leaked_lines(assignment: Assignment, archive: Path) -> list[str]:
                 leaks.append(f"{info.filename} (a solutions/ file)")
                 continue
             text = zf.read(info).decode(errors="ignore")
+            if info.filename.endswith(".ipynb"):
+                text += "\n" + notebook_text(zf.read(info))
             leaks += [f"{info.filename}: {line}" for line in secret if line in text]
     return leaks
 

@@ -39,7 +39,7 @@ import wire  # noqa: E402
 OUTPUT_LIMIT = 64 * 1024
 MAX_REPLY = 512 << 20
 MEMORY_MARKERS = ("can't allocate memory", "out of memory", "cannot allocate memory")
-REPLY_FIELDS = ("status", "message", "traceback", "stage", "type")  # all the grader reads, all strings
+REPLY_FIELDS = ("status", "message", "traceback", "stage", "type", "module")  # all the grader reads, all strings
 
 
 def vm_size_mb() -> int:
@@ -200,6 +200,13 @@ def run_call(request: dict, config: dict) -> dict:
     """Import the student's module and make one call; return the reply dict."""
     workdir = config["workdir"]
     sys.path.insert(0, workdir)
+    for name in request.get("preload") or []:  # the submission first, so its errors are named as its own
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, ModuleNotFoundError) and exc.name == name:
+                return {"status": "missing_file", "message": f"{name}.py was not found", "module": name}
+            return {**error("import", exc, workdir), "module": name}
     try:
         module = importlib.import_module(request["module"])
     except BaseException as exc:  # noqa: BLE001 - any failure of student code is reported

@@ -95,11 +95,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Run the instructor's release check; exit 1 when any requirement fails."""
     from autograder.check import run_check
 
-    a = _assignment(args)
-    results = run_check(a)
-    for r in results:
-        print(f"[{'ok' if r.ok else 'FAIL':>4}] {r.name}: {r.detail}")
-    return 0 if all(r.ok for r in results) else 1
+    failed = []
+    for hw in args.hw or list_assignments(Path(args.root)):
+        results = run_check(_assignment(args, hw))
+        for r in results:
+            print(f"[{'ok' if r.ok else 'FAIL':>4}] {hw}: {r.name}: {r.detail}")
+        failed += [hw] if not all(r.ok for r in results) else []
+    if failed:
+        print(f"cs330 check: {', '.join(failed)} not ready for release (see FAIL lines)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -236,8 +240,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "submit":
             t.add_argument("--out", help="zip to write (default: HW-submission.zip)")
         t.set_defaults(func=func)
-    c = sub.add_parser("check", help="instructor release check")
-    c.add_argument("hw")
+    c = sub.add_parser("check", help="instructor release check (every assignment when none is named)")
+    c.add_argument("hw", nargs="*")
     c.set_defaults(func=cmd_check)
     tr = sub.add_parser("train", help="run the assignment's experiment (options for train.py after --)")
     tr.add_argument("hw")

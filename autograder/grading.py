@@ -22,6 +22,7 @@ from pathlib import Path
 from autograder import __version__
 from autograder.assignment import Assignment
 from autograder.intake import take_in
+from autograder.notebook import write_grading_report
 from autograder.policy import Decision, decide, load_metadata, submission_info
 from autograder.results import NO_VERDICT, build_results, read_verdicts, totals, write_atomic
 from autograder.sandbox import choose_mode, protections_for, warn_if_unprivileged
@@ -127,6 +128,7 @@ def grade(assignment: Assignment, submission: Path, results_path: Path, scope: s
     with tempfile.TemporaryDirectory(prefix="cs330-grade-") as tmp:
         intake = take_in(submission, assignment.files, Path(tmp) / "submission")
         run = run_tests(assignment, Path(tmp) / "submission", scope, mode)
+        notebooks = {n: p.read_bytes() for n, p in intake.found.items() if n.endswith(".ipynb")}
     problems = list(intake.problems)
     stopped = stop_reason(run, assignment)
     if stopped:
@@ -149,6 +151,7 @@ def grade(assignment: Assignment, submission: Path, results_path: Path, scope: s
     if decision.multiplier != 1.0:
         results["score"] = round(totals(results)[0] * decision.multiplier, 4)
     write_atomic(results, results_path)
+    write_grading_report(assignment, notebooks, *totals(results), results_path.parent)  # notebooks only
     return results
 
 

@@ -109,6 +109,13 @@ def student() -> InProcessModule:
     return InProcessModule(os.environ["CS330_INPROCESS_MODULE"], os.environ.get("CS330_INPROCESS_DEVICE", "cpu"))
 
 
+@pytest.fixture
+def harness() -> InProcessModule:
+    """The assignment's test harness (<module>_harness.py beside the tests), imported in process."""
+    return InProcessModule(os.environ["CS330_INPROCESS_MODULE"] + "_harness",
+                           os.environ.get("CS330_INPROCESS_DEVICE", "cpu"))
+
+
 _STORE: GoldenStore | None = None
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ import pytest
 from autograder import checks
 from autograder.assignment import load_assignment
 from autograder.golden import Golden, GoldenStore
+from autograder.notebook import module_file, submitted_modules
 from autograder.sandbox import Sandbox
-from autograder.submission import Session, Submission, SubmissionError, TestContext, activate
+from autograder.submission import Harness, Session, Submission, SubmissionError, TestContext, activate
 
 OUTPUT_LIMIT = 3000
 DEFAULT_VISIBILITY = "visible"
@@ -70,10 +72,14 @@ class Grader:
         if self.session is None:
             submitted = {n: self.submission_dir / n for n in self.assignment.files
                          if (self.submission_dir / n).is_file()}
-            files = {**self.assignment.support_files(), **submitted}
-            sandbox = Sandbox(files, self.assignment.limits.sandbox_limits(), self.sandbox_mode)
+            with tempfile.TemporaryDirectory(prefix="cs330-notebook-") as converted:
+                submitted, problems = submitted_modules(submitted, self.assignment.files,
+                                                         Path(converted))  # notebooks -> .py
+                files = {**self.assignment.support_files(), **self.assignment.harness_files(), **submitted}
+                sandbox = Sandbox(files, self.assignment.limits.sandbox_limits(), self.sandbox_mode)
             self.session = Session(sandbox, frozenset(submitted), self.assignment.limits.call_timeout_s,
-                                   test=self.current)
+                                   test=self.current, expected=frozenset(map(module_file, self.assignment.files)),
+                                   problems=problems)
             activate(self.session)
         return self.session
 
@@ -125,6 +131,14 @@ def student() -> Submission:
 
 
 @pytest.fixture
+def harness() -> Harness:
+    """The assignment's test harness (tests/<main module>_harness.py), run in the sandbox."""
+    grader = _grader()
+    grader.sandbox_session()
+    return Harness(f"{Path(grader.assignment.files[0]).stem}_harness")
+
+
+@pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
     """Golden values of the running test: recorded at build, compared at grading."""
     module = Path(str(request.node.fspath)).stem
@@ -150,7 +164,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the sandbox before the first test, so its start-up does not count against a test."""
-    if _GRADER is not None and any("student" in getattr(i, "fixturenames", ()) for i in session.items):
+    if _GRADER is not None and any({"student", "harness"} & set(getattr(i, "fixturenames", ()))
+                                  for i in session.items):
         _GRADER.sandbox_session()
 
 

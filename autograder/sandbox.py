@@ -372,13 +372,15 @@ class Sandbox:
         return value
 
     def call(self, module: str, function: str, args: tuple = (), kwargs: dict | None = None,
-             seed: int = 0, grad: dict | None = None, timeout_s: float | None = None) -> CallOutcome:
-        """Run module.function(*args, **kwargs) in a fresh sandboxed process."""
+             seed: int = 0, grad: dict | None = None, timeout_s: float | None = None,
+             preload: tuple[str, ...] = ()) -> CallOutcome:
+        """Run module.function(*args, **kwargs) in a fresh sandboxed process (importing preload first)."""
         from autograder import wire  # imported here so `cs330` starts without loading torch
 
         timeout = float(timeout_s or self.limits.call_timeout_s)
         request = {"module": module, "function": function, "args": list(args),
-                   "kwargs": dict(kwargs or {}), "seed": int(seed), "grad": grad, "timeout_s": timeout}
+                   "kwargs": dict(kwargs or {}), "seed": int(seed), "grad": grad, "timeout_s": timeout,
+                   "preload": list(preload)}
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         assert self._proc is not None and self._proc.stdin is not None
@@ -406,6 +408,8 @@ class Sandbox:
         outcome = CallOutcome(status, message=text("message"), traceback=text("traceback"),
                               output=text("output", 70_000), duration_s=_seconds(reply.get("duration_s")),
                               extra={"stage": text("stage", 20), "type": text("type", 100)})
+        if text("module", 100):
+            outcome.extra["module"] = text("module", 100)  # the preloaded module that failed
         if status == "timeout" and not outcome.message:
             outcome.message = f"exceeded the time limit of {timeout:g} s"
         if status == "memory" and not outcome.message:
